@@ -1,0 +1,61 @@
+"""Bundled avatars (avatars/NAME/ with a provenance file) and portraits given by path."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.consent.gate import ConsentRecord
+from companion.errors import InputError
+from companion.face.image import LoadedImage, load_image
+
+
+@dataclass(frozen=True)
+class Avatar:
+    image: LoadedImage
+    consent: ConsentRecord | None
+    name: str
+
+
+def avatars_dir() -> Path:
+    env = os.environ.get("COMPANION_AVATARS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "avatars"
+
+
+def bundled() -> list[str]:
+    d = avatars_dir()
+    return sorted(p.name for p in d.iterdir() if (p / "provenance.json").is_file()) \
+        if d.is_dir() else []
+
+
+def resolve(spec: str, attest: str | None = None) -> Avatar:
+    """A bundled avatar by name (consent from its provenance record), or an image path.
+
+    A path needs `attest` — the uploader's typed statement that the image is artwork or a
+    synthetic/cartoon face ("artwork: ..." or "synthetic: ..."); real people's photos need a
+    recorded consent clip, which a typed statement cannot replace.
+    """
+    d = avatars_dir() / spec
+    if (d / "provenance.json").is_file():
+        prov = json.loads((d / "provenance.json").read_text())
+        img = load_image(d / prov["file"])
+        if img.sha256 != prov["sha256"]:
+            raise InputError(f"bundled avatar {spec} does not match its provenance record")
+        rec = ConsentRecord(f"bundled:{spec}", img.sha256, "bundled", prov["statement"])
+        return Avatar(img, rec, spec)
+    p = Path(spec)
+    if not p.exists():
+        names = ", ".join(bundled()) or "none installed"
+        raise InputError(f"no avatar or image named {spec!r}", f"bundled avatars: {names}")
+    img = load_image(p)
+    rec = None
+    if attest:
+        kind, _, statement = attest.partition(":")
+        kind = kind.strip().lower()
+        if kind not in ("artwork", "synthetic") or not statement.strip():
+            raise InputError("--attest must read 'artwork: <why>' or 'synthetic: <why>'",
+                             "a real person's photo needs their recorded consent instead")
+        rec = ConsentRecord(f"attest:{img.sha256[:16]}", img.sha256, kind, statement.strip())
+    return Avatar(img, rec, p.stem)

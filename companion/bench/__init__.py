@@ -1,0 +1,1 @@
+"""Benchmarks and quality measurements behind `companion bench`."""

@@ -1,0 +1,154 @@
+"""`companion` command line: say, render, models, doctor, bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from companion.errors import CompanionError
+
+
+def _face_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--avatar", default="mona-lisa", help="bundled avatar name or image path")
+    p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
+    p.add_argument("--face", type=int, help="which face when the image shows several (0 = largest)")
+    p.add_argument("-o", "--output", required=True, help="output .mp4 (or .png/.jpg with --at)")
+    p.add_argument("--at", type=float, help="write one still frame at this time (seconds)")
+    p.add_argument("--fps", type=int, default=25, choices=(25, 30, 40))
+    p.add_argument("--size", type=int, default=512, choices=(256, 512, 1024))
+    p.add_argument("--emotion", default="neutral")
+    p.add_argument("--gaze", type=float, nargs=2, default=(0.0, 0.0), metavar=("X", "Y"))
+    p.add_argument("--distance", type=float, default=1.0)
+    p.add_argument("--intensity", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="cpu", choices=("cpu", "torch"))
+    p.add_argument("--no-label", action="store_true", help="omit the visible AI-generated label")
+
+
+def _options(a: argparse.Namespace) -> object:
+    from companion.face.engine import RenderOptions
+    from companion.face.motion import MotionControls
+
+    controls = MotionControls(gaze=(a.gaze[0], a.gaze[1]), distance=a.distance,
+                              emotion=a.emotion, intensity=a.intensity, seed=a.seed)
+    return RenderOptions(fps=a.fps, label=not a.no_label, backend=a.backend,
+                         controls=controls).validate()
+
+
+def _rig(a: argparse.Namespace) -> object:
+    from companion.avatars import resolve
+    from companion.face.rig import build_rig
+
+    av = resolve(a.avatar, a.attest)
+    return build_rig(av.image, av.consent, size=a.size, face=a.face)
+
+
+def _finish(a: argparse.Namespace, rig: object, speech: object, opts: object) -> None:
+    from companion.face import engine
+
+    assert isinstance(opts, engine.RenderOptions)
+    duration = speech.duration if isinstance(speech, engine.Speech) else 0.0
+    sp = speech if isinstance(speech, engine.Speech) else None
+    params = engine.plan(sp, duration, opts)
+    if a.at is not None:
+        out = engine.write_still(rig, params, a.at, a.output, opts)  # type: ignore[arg-type]
+    else:
+        out = engine.write_mp4(rig, sp, params, a.output, opts,  # type: ignore[arg-type]
+                               progress=sys.stderr.isatty())
+    print(f"wrote {out} ({len(params)} frames, {duration:.2f} s)")
+
+
+def cmd_say(a: argparse.Namespace) -> None:
+    from companion.face import engine
+    from companion.tts import make_tts
+
+    opts = _options(a)
+    rig = _rig(a)
+    seg = make_tts(a.voice).synthesize(a.text)
+    _finish(a, rig, engine.speech_from_segment(seg), opts)
+
+
+def cmd_render(a: argparse.Namespace) -> None:
+    from companion.face import engine
+
+    opts = _options(a)
+    rig = _rig(a)
+    speech = engine.speech_from_file(a.audio, a.transcript)
+    _finish(a, rig, speech, opts)
+
+
+def cmd_models(a: argparse.Namespace) -> None:
+    from companion import models
+
+    print(f"{'model':32} {'installed':9} {'verified':8} {'size':>9}  package")
+    for s in models.REGISTRY:
+        st = models.status(s, check_hashes=not a.fast)
+        size = f"{st.size_bytes / 1e6:.1f} MB" if st.size_bytes else "-"
+        print(f"{s.name:32} {'yes' if st.installed else 'NO':9} "
+              f"{'yes' if st.verified else ('-' if a.fast else 'NO'):8} {size:>9}  "
+              f"{s.requirement}")
+        if st.problem:
+            print(f"    fix: {st.problem}")
+
+
+def cmd_doctor(a: argparse.Namespace) -> None:
+    from companion.doctor import run_checks
+
+    ok = run_checks()
+    if not ok:
+        raise SystemExit(1)
+
+
+def cmd_bench(a: argparse.Namespace) -> None:
+    if a.what == "render":
+        from companion.bench.render import run
+
+        run(Path(a.out), frames=a.frames)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="companion", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("say", help="speak a sentence as the avatar → mp4")
+    p.add_argument("text")
+    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
+    _face_args(p)
+    p.set_defaults(func=cmd_say)
+    p = sub.add_parser("render", help="lip-sync the avatar to an audio file → mp4")
+    p.add_argument("--audio", required=True)
+    p.add_argument("--transcript", help="what is said (skips speech recognition)")
+    _face_args(p)
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("models", help="list embedded models: installed, verified, size")
+    p.add_argument("--fast", action="store_true", help="skip the SHA-256 checks")
+    p.set_defaults(func=cmd_models)
+    p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
+    p.set_defaults(func=cmd_doctor)
+    p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
+    p.add_argument("what", choices=("render",))
+    p.add_argument("--out", default="bench/results")
+    p.add_argument("--frames", type=int, default=300)
+    p.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    t0 = time.time()
+    try:
+        args.func(args)
+    except CompanionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if args.cmd in ("say", "render"):
+        print(f"done in {time.time() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

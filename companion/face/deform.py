@@ -1,0 +1,148 @@
+"""Blend-shape basis over the rig's vertices and the per-frame vertex positions.
+
+The basis is hand-built from face geometry (no learned weights): each expression parameter moves
+a region of landmarks with smooth falloff, scaled by the face's own inter-ocular distance (s) and
+mouth width, so the same numbers mean the same thing on any portrait.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.face import topology as T
+from companion.face.params import EXPRESSION, INDEX
+
+
+def _gauss(p: np.ndarray, c: np.ndarray, sigma: float) -> np.ndarray:
+    d2 = ((p - c) ** 2).sum(axis=1)
+    return np.exp(-d2 / (2.0 * sigma * sigma))
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
+    """(len(EXPRESSION), N, 2) displacement per unit of each expression parameter."""
+    p = verts[:, :2].astype(np.float64)
+    n = len(p)
+    s = iod
+    lip_l, lip_r = p[61], p[291]
+    mw = float(np.linalg.norm(lip_r - lip_l))
+    mc = p[list(T.INNER_UPPER + T.INNER_LOWER)].mean(axis=0)
+    half = 0.5 * mw
+    basis = np.zeros((len(EXPRESSION), n, 2))
+
+    dx_m = p[:, 0] - mc[0]
+    profile = np.sqrt(np.clip(1.0 - (dx_m / (half * 1.05)) ** 2, 0.0, 1.0)) ** 0.8
+    inner_lower = list(T.INNER_LOWER[1:-1])
+    outer_lower = list(T.OUTER_LOWER[1:-1])
+    uppers = list(T.INNER_UPPER[1:-1] + T.OUTER_UPPER[1:-1])
+    corners = list(T.MOUTH_CORNERS)
+    lips = inner_lower + outer_lower + uppers + corners
+
+    # jaw: the lower lip rides the jaw; skin below the mouth follows, fading toward the ears and
+    # down the neck. The jaw pivots near the ears, so the drop fades sideways.
+    drop = 0.5 * mw
+    chin_y = p[T.CHIN, 1]
+    y_rel = (p[:, 1] - mc[1]) / s
+    w = _smoothstep(y_rel / 0.35) * np.exp(-((dx_m / (1.05 * s)) ** 2))
+    below = p[:, 1] > chin_y
+    w[below] *= np.exp(-(((p[below, 1] - chin_y) / (0.35 * s)) ** 2))
+    # The opening tapers to the corners (an oval, not a box).
+    w[inner_lower] = 0.04 + 0.96 * profile[inner_lower] ** 1.4
+    w[outer_lower] = 0.1 + 0.9 * profile[outer_lower] ** 1.2
+    w[uppers] = -0.06 * profile[uppers]
+    w[corners] = 0.04
+    jaw = basis[INDEX["jaw"]]
+    jaw[:, 1] = drop * w
+    jaw[corners, 0] = -0.05 * mw * np.sign(dx_m[corners])
+
+    g_mouth = _gauss(p, mc, 0.5 * s)
+    g_mouth[lips] = 1.0
+    lateral = np.clip(dx_m / half, -1.3, 1.3)
+    basis[INDEX["width"], :, 0] = 0.12 * mw * lateral * g_mouth
+
+    puck = basis[INDEX["pucker"]]
+    puck[:, 0] = -0.3 * dx_m * np.clip(g_mouth, 0, 1) * (np.abs(dx_m) < 1.5 * mw)
+    puck[list(T.OUTER_UPPER[1:-1]), 1] = -0.05 * s * profile[list(T.OUTER_UPPER[1:-1])]
+    puck[outer_lower, 1] = 0.05 * s * profile[outer_lower]
+
+    up = basis[INDEX["upper_raise"]]
+    g_up = _gauss(p, mc - np.array([0.0, 0.2 * s]), 0.3 * s) * (p[:, 1] < mc[1])
+    up[:, 1] = -0.05 * s * g_up
+    up[list(T.INNER_UPPER[1:-1]), 1] = -0.08 * s * profile[list(T.INNER_UPPER[1:-1])]
+    up[list(T.OUTER_UPPER[1:-1]), 1] = -0.065 * s * profile[list(T.OUTER_UPPER[1:-1])]
+
+    smile = basis[INDEX["smile"]]
+    for corner_pts, sign in (((61, 78), -1.0), ((291, 308), 1.0)):
+        c = p[list(corner_pts)].mean(axis=0)
+        g = _gauss(p, c, 0.38 * s)
+        smile[:, 0] += sign * 0.09 * s * g
+        smile[:, 1] += -0.10 * s * g
+    for cheek in T.CHEEKS[:2]:
+        smile[:, 1] += -0.04 * s * _gauss(p, p[cheek], 0.3 * s)
+
+    for name, upper, lower, crease in (
+            ("blink_a", T.EYE_A_UPPER, T.EYE_A_LOWER, T.EYE_A_CREASE),
+            ("blink_b", T.EYE_B_UPPER, T.EYE_B_LOWER, T.EYE_B_CREASE)):
+        b = basis[INDEX[name]]
+        gap = p[list(lower), 1] - p[list(upper), 1]
+        b[list(upper), 1] = 0.94 * gap
+        b[list(lower), 1] = -0.06 * gap
+        b[list(crease), 1] = 0.4 * gap
+
+    brow = basis[INDEX["brow_raise"]]
+    inner = basis[INDEX["brow_inner"]]
+    for pts, inner_pts, crease in ((T.EYE_A_BROW, T.EYE_A_BROW_INNER, T.EYE_A_CREASE),
+                                   (T.EYE_B_BROW, T.EYE_B_BROW_INNER, T.EYE_B_CREASE)):
+        c = p[list(pts)].mean(axis=0)
+        above = _smoothstep((p[list(crease), 1].mean() - p[:, 1]) / (0.25 * s))
+        g = np.maximum(_gauss(p, c, 0.45 * s) * above, 0.0)
+        g[list(pts)] = 1.0
+        brow[:, 1] += -0.08 * s * g
+        ci = p[list(inner_pts)].mean(axis=0)
+        gi = _gauss(p, ci, 0.25 * s) * above
+        gi[list(inner_pts)] = 1.0
+        inner[:, 1] += -0.08 * s * gi
+        inner[:, 0] += np.sign(mc[0] - ci[0]) * 0.025 * s * gi
+    # Only jaw and blinks may open the lips or lids: other shapes move both sides of a cut alike.
+    pairs = list(zip(T.INNER_UPPER, T.INNER_LOWER, strict=True))
+    pairs += list(zip(T.EYE_A_UPPER, T.EYE_A_LOWER, strict=True))
+    pairs += list(zip(T.EYE_B_UPPER, T.EYE_B_LOWER, strict=True))
+    for k, name in enumerate(EXPRESSION):
+        if name in ("jaw", "blink_a", "blink_b", "pucker"):
+            continue
+        for u, lo in pairs:
+            mean = 0.5 * (basis[k, u] + basis[k, lo])
+            basis[k, u] = mean
+            basis[k, lo] = mean
+    # Iris points ride the lids only through gaze; the border never moves.
+    basis[:, 468:478] = 0.0
+    basis[:, fixed] = 0.0
+    return basis.astype(np.float32)
+
+
+def rigid(verts: np.ndarray, head: np.ndarray, weight: np.ndarray, pivot: np.ndarray,
+          iod: float) -> np.ndarray:
+    """Apply the head's rigid 3D motion (yaw, pitch, roll, tx, ty, scale) to (N, 3) vertices,
+    orthographically projected, blended per vertex by `weight`. Returns (N, 2)."""
+    yaw, pitch, roll, tx, ty, scale = (float(v) for v in head)
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    r = (rz @ ry @ rx).astype(np.float32)
+    q = (verts - pivot) @ r.T * (1.0 + scale) + pivot
+    moved = q[:, :2] + np.array([tx * iod, ty * iod], np.float32)
+    return verts[:, :2] + weight[:, None] * (moved - verts[:, :2])
+
+
+def head_vector(params: np.ndarray) -> np.ndarray:
+    return params[INDEX["yaw"]: INDEX["scale"] + 1]
+
+
+__all__ = ["build_basis", "head_vector", "rigid"]

@@ -1,0 +1,194 @@
+"""What the warp cannot show: the inside of an opened mouth and eyelid skin over a closed eye.
+
+Both are painted in destination coordinates on small patches, blended with anti-aliased masks,
+and weighted by how far the mouth opened or the lid closed beyond the rest pose — so at rest
+nothing is painted and the frame is the portrait.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from companion.face import topology as T
+from companion.face.params import INDEX
+
+SHIFT = 4
+ONE = 1 << SHIFT
+
+
+def iris_radius(lm: np.ndarray) -> float:
+    r = [np.linalg.norm(lm[list(ring), :2] - lm[c, :2], axis=1).mean()
+         for c, ring in ((468, (469, 470, 471, 472)), (473, (474, 475, 476, 477)))]
+    return float(np.mean(r))
+
+
+def _line_y(x: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """y of a polyline at x (the polyline may run either way)."""
+    order = np.argsort(pts[:, 0])
+    return np.interp(x, pts[order, 0], pts[order, 1])
+
+
+def _fp(pts: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    return np.round((pts - origin) * ONE).astype(np.int32)
+
+
+class Painter:
+    def __init__(self, rig: object) -> None:
+        from companion.face.rig import Rig
+
+        assert isinstance(rig, Rig)
+        self.rig = rig
+        self.iod = rig.iod
+        src = rig.vertices[:, :2]
+        up = src[list(T.INNER_UPPER[1:-1])]
+        lo = src[list(T.INNER_LOWER[1:-1])]
+        self.rest_gap = float(np.max(lo[:, 1] - up[:, 1]))
+        self.mouth_w = float(np.linalg.norm(src[61] - src[291]))
+        lip = rig.colour("lip")
+        skin = rig.colour("skin")
+        # Colours are derived from the portrait so the inside of a painted mouth stays in the
+        # painting's palette (a clean white on an old varnished canvas looks pasted on).
+        tone = np.clip(skin / max(float(skin.mean()), 1.0), 0.6, 1.4)
+        self.cavity_deep = lip * 0.18
+        self.cavity_edge = lip * 0.42
+        self.tongue = lip * 0.78
+        # Teeth: ivory pulled toward the skin tone and no brighter than the portrait allows.
+        ivory = np.array([222.0, 212.0, 192.0]) * (0.8 + 0.2 * tone)
+        self.teeth = np.clip(0.75 * ivory + 0.25 * skin, 0, 255) * min(
+            1.0, 0.5 + float(skin.mean()) / 255.0)
+        self.lid = {"a": rig.colour("lid_a"), "b": rig.colour("lid_b")}
+        self.lash = {"a": rig.colour("lash_a"), "b": rig.colour("lash_b")}
+        self.rest_lid_gap = {
+            "a": float(np.mean(src[list(T.EYE_A_LOWER), 1] - src[list(T.EYE_A_UPPER), 1])),
+            "b": float(np.mean(src[list(T.EYE_B_LOWER), 1] - src[list(T.EYE_B_UPPER), 1])),
+        }
+
+    # ---------------------------------------------------------------- mouth
+    def mouth(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray) -> None:
+        up = main[list(T.INNER_UPPER)]
+        lo = main[list(T.INNER_LOWER)]
+        gap = float(np.max(lo[1:-1, 1] - up[1:-1, 1]))
+        opening = gap - self.rest_gap
+        if opening < 0.25:
+            return
+        weight = float(np.clip((opening - 0.25) / 2.5, 0.0, 1.0))
+        poly = np.concatenate([up, lo[::-1][1:-1]])
+        size = out.shape[0]
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 3, 0)
+        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 4, size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        origin = np.array([x0, y0], np.float32)
+        h, w = y1 - y0, x1 - x0
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mask, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+        if not mask.any():
+            return
+        cx = float(poly[:, 0].mean())
+        mid_up = float(up[1:-1, 1].mean())
+        mid_lo = float(lo[1:-1, 1].mean())
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        # Cavity: darkest in the middle and back, lighter toward the lips (light falls in).
+        rx = max(0.5 * self.mouth_w, 1.0)
+        ry = max(0.5 * (mid_lo - mid_up), 1.0)
+        d = np.sqrt(((xs - cx) / rx) ** 2 + ((ys - 0.5 * (mid_up + mid_lo)) / (ry * 1.6)) ** 2)
+        t = np.clip(d, 0, 1)[..., None]
+        patch = self.cavity_deep * (1 - t) + self.cavity_edge * t
+        # Tongue: low in the cavity, visible when the jaw drops.
+        tongue = np.zeros((h, w), np.uint8)
+        tongue_c = (int(round((cx - x0) * ONE)), int(round((mid_lo - y0 + 0.1 * self.iod) * ONE)))
+        tongue_ax = (int(0.3 * self.mouth_w * ONE), int(0.16 * self.iod * ONE))
+        cv2.ellipse(tongue, tongue_c, tongue_ax, 0, 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
+        ta = (tongue.astype(np.float32) / 255.0)[..., None]
+        shade = np.clip(1.0 - (ys - mid_lo + 0.16 * self.iod) / (0.3 * self.iod), 0.6, 1.0)
+        patch = patch * (1 - ta) + (self.tongue * shade[..., None]) * ta
+        # Lower teeth sit on the jaw, upper teeth hang under the upper lip.
+        self._teeth(patch, lo, origin, down=False, height=0.055 * self.iod, half=0.3, dim=0.78)
+        self._teeth(patch, up, origin, down=True, height=0.07 * self.iod, half=0.33, dim=1.0)
+        # Soft inner shadow where the lips meet the cavity gives depth instead of a sticker edge.
+        edge = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.012 * self.iod)).astype(np.float32)
+        inner = np.clip((edge / 255.0 - 0.5) * 2.0, 0, 1)[..., None]
+        patch = patch * (0.7 + 0.3 * inner)
+        alpha = (mask.astype(np.float32) / 255.0 * weight)[..., None]
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + patch * alpha + 0.5, 0, 255
+                                    ).astype(np.uint8)
+
+    def _teeth(self, patch: np.ndarray, lip: np.ndarray, origin: np.ndarray, down: bool,
+               height: float, half: float, dim: float) -> None:
+        cx = float(lip[:, 0].mean())
+        half_w = half * self.mouth_w
+        xs = np.linspace(cx - half_w, cx + half_w, 12)
+        ys = _line_y(xs, lip)
+        # Teeth follow the lip line but curve away at the sides (the arch turns back).
+        curve = ((xs - cx) / half_w) ** 2 * 0.35 * height
+        sign = 1.0 if down else -1.0
+        edge = np.stack([xs, ys - sign * 0.5], axis=1)
+        tip = np.stack([xs, ys + sign * (height - curve)], axis=1)
+        poly = np.concatenate([edge, tip[::-1]])
+        h, w = patch.shape[:2]
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+        if not m.any():
+            return
+        gx = np.arange(w, dtype=np.float32) + origin[0]
+        gy = np.arange(h, dtype=np.float32)[:, None] + origin[1]
+        side = np.clip(np.abs(gx - cx) / half_w, 0, 1)
+        shade = (1.0 - 0.45 * side ** 2)[None, :]
+        # Darker toward the biting edge and faint gaps between incisors give the teeth form.
+        lip_y = _line_y(gx, lip)[None, :]
+        depth = np.clip(sign * (gy - lip_y) / max(height, 1.0), 0, 1)
+        shade = shade * (1.0 - 0.18 * depth)
+        tooth_w = max(self.mouth_w * 0.13, 2.0)
+        phase = np.abs(((gx - cx) / tooth_w + 0.5) % 1.0 - 0.5)
+        gaps = np.where(phase > 0.46, 0.9, 1.0)[None, :]
+        colour = self.teeth * dim * (shade * gaps)[..., None]
+        a = (m.astype(np.float32) / 255.0)[..., None]
+        patch[:] = patch * (1 - a) + colour * a
+
+    # ---------------------------------------------------------------- eyelids
+    def eyelids(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray,
+                params: np.ndarray) -> None:
+        for key, upper, corners in (("a", T.EYE_A_UPPER, T.EYE_A_CORNERS),
+                                    ("b", T.EYE_B_UPPER, T.EYE_B_CORNERS)):
+            b = float(params[INDEX["blink_" + key]])
+            if b <= 0.12:
+                continue
+            weight = float(np.clip((b - 0.12) / 0.45, 0.0, 1.0))
+            lid_now = main[[corners[0], *upper, corners[1]]]
+            lid_rest = hole[[corners[0], *upper, corners[1]]]
+            poly = np.concatenate([lid_rest, lid_now[::-1]])
+            size = out.shape[0]
+            x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 3, 0)
+            x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 4, size)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            origin = np.array([x0, y0], np.float32)
+            h, w = y1 - y0, x1 - x0
+            mask = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(mask, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+            gy = np.arange(h, dtype=np.float32)[:, None] + y0
+            gx = np.arange(w, dtype=np.float32) + x0
+            top = _line_y(gx, lid_rest)[None, :]
+            bot = _line_y(gx, lid_now)[None, :]
+            t = np.clip((gy - top) / np.maximum(bot - top, 1.0), 0, 1)
+            # Lid skin: mirror the skin just above the rest lid line down over the eye (real
+            # texture, the portrait's own palette), a touch darker toward the lash line.
+            ys = np.broadcast_to(gy, (h, w))
+            mapy = (top - 1.0 - 0.7 * np.maximum(ys - top, 0.0)).astype(np.float32)
+            mapx = np.broadcast_to(gx[None, :], (h, w)).astype(np.float32)
+            patch = cv2.remap(out, mapx, mapy, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
+            patch = 0.7 * patch + 0.3 * self.lid[key]
+            patch *= (1.0 - 0.1 * t)[..., None]
+            lash = np.zeros((h, w), np.uint8)
+            thick = max(1, int(round(0.015 * self.iod)))
+            cv2.polylines(lash, [_fp(lid_now, origin)], False, 255, thick, cv2.LINE_AA, SHIFT)
+            la = (lash.astype(np.float32) / 255.0)[..., None] * 0.5 * weight
+            mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.01 * self.iod))
+            alpha = (mask.astype(np.float32) / 255.0)[..., None]
+            region = out[y0:y1, x0:x1].astype(np.float32)
+            skin = region * (1 - alpha * weight) + patch * alpha * weight
+            skin = skin * (1 - la) + self.lash[key] * la
+            out[y0:y1, x0:x1] = np.clip(skin + 0.5, 0, 255).astype(np.uint8)

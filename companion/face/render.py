@@ -1,0 +1,112 @@
+"""CPU renderer: piecewise-affine mesh warp with one cv2.remap, plus synthesized interiors.
+
+Per frame: move the vertices (blend shapes + rigid head), compute each moving triangle's
+destination→source affine, rasterise triangle ids over the region that moves, turn them into a
+dense source map, remap once, then paint the mouth interior and closing eyelids on top. Triangles
+whose vertices do not move are the identity and are skipped, so a frame at rest is the portrait.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from companion.face import interior
+from companion.face.deform import head_vector, rigid
+from companion.face.params import EXPRESSION, INDEX
+from companion.face.rig import Rig
+
+SUBPIX = 4  # fixed-point bits for rasterisation (1/16 px)
+MOVE_EPS = 1e-3
+
+
+class CpuRenderer:
+    """Renders frames of one rig from parameter vectors. One instance per thread."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.src = rig.vertices[:, :2].astype(np.float32)
+        self.src3 = rig.vertices.astype(np.float32)
+        self.tris = np.concatenate([rig.hole_triangles, rig.triangles]).astype(np.int32)
+        self.n_hole = len(rig.hole_triangles)
+        self.basis = rig.basis.reshape(len(EXPRESSION), -1)
+        size = rig.size
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        self.xs, self.ys = xs, ys
+        self.iris_radius = interior.iris_radius(rig.landmarks)
+        self.paint = interior.Painter(rig)
+
+    def vertices(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Destination positions for the main mesh and for the hole (eye/mouth interior) mesh."""
+        expr = params[: len(EXPRESSION)]
+        moved = self.src3.copy()
+        moved[:, :2] += (expr @ self.basis).reshape(-1, 2)
+        head = head_vector(params)
+        main = rigid(moved, head, self.rig.head_weight, self.rig.pivot, self.rig.iod)
+        hole3 = self.src3.copy()
+        gaze = np.array([params[INDEX["gaze_x"]], params[INDEX["gaze_y"]]], np.float32)
+        hole3[468:478, :2] += np.clip(gaze, -0.7, 0.7) * self.iris_radius
+        hole = rigid(hole3, head, self.rig.head_weight, self.rig.pivot, self.rig.iod)
+        return main.astype(np.float32), hole.astype(np.float32)
+
+    def render(self, params: np.ndarray) -> np.ndarray:
+        main, hole = self.vertices(np.asarray(params, np.float32))
+        out = self.warp(main, hole)
+        self.paint.mouth(out, main, hole)
+        self.paint.eyelids(out, main, hole, params)
+        return out
+
+    def warp(self, main: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        img = self.rig.image
+        size = self.rig.size
+        moved_main = np.abs(main - self.src).max(axis=1) > MOVE_EPS
+        moved_hole = np.abs(hole - self.src).max(axis=1) > MOVE_EPS
+        tri_h = self.tris[: self.n_hole]
+        tri_m = self.tris[self.n_hole:]
+        sel_h = moved_hole[tri_h].any(axis=1)
+        sel_m = moved_main[tri_m].any(axis=1)
+        if not sel_h.any() and not sel_m.any():
+            return img.copy()
+        tri = np.concatenate([tri_h[sel_h], tri_m[sel_m]])
+        dst = np.concatenate([hole[tri_h[sel_h]], main[tri_m[sel_m]]])  # (k, 3, 2)
+        src_pts = self.src[tri]
+        lo = np.floor(np.minimum(dst.reshape(-1, 2).min(axis=0),
+                                 src_pts.reshape(-1, 2).min(axis=0))).astype(int) - 1
+        hi = np.ceil(np.maximum(dst.reshape(-1, 2).max(axis=0),
+                                src_pts.reshape(-1, 2).max(axis=0))).astype(int) + 2
+        x0, y0 = np.clip(lo, 0, size)
+        x1, y1 = np.clip(hi, 0, size)
+        a = self._affines(dst, src_pts)
+        ident = np.array([[[1, 0, 0], [0, 1, 0]]], np.float32)
+        a = np.concatenate([a, ident])
+        ids = np.full((y1 - y0, x1 - x0), len(a) - 1, np.int32)
+        pts = np.round((dst - np.array([x0, y0], np.float32)) * (1 << SUBPIX)).astype(np.int32)
+        fill = cv2.fillConvexPoly
+        for k in range(len(pts)):
+            fill(ids, pts[k], k, cv2.LINE_8, SUBPIX)
+        xs = self.xs[y0:y1, x0:x1]
+        ys = self.ys[y0:y1, x0:x1]
+        c = a.reshape(len(a), 6)
+        mapx = np.take(c[:, 0], ids) * xs + np.take(c[:, 1], ids) * ys + np.take(c[:, 2], ids)
+        mapy = np.take(c[:, 3], ids) * xs + np.take(c[:, 4], ids) * ys + np.take(c[:, 5], ids)
+        out = img.copy()
+        out[y0:y1, x0:x1] = cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REFLECT101)
+        return out
+
+    @staticmethod
+    def _affines(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+        """Per-triangle (k, 2, 3) destination→source affine; degenerate ones become translations."""
+        ones = np.ones((len(dst), 3, 1), np.float64)
+        dm = np.concatenate([dst.astype(np.float64), ones], axis=2)  # rows = corners
+        det = np.linalg.det(dm)
+        ok = np.abs(det) > 1e-3
+        out = np.zeros((len(dst), 2, 3), np.float32)
+        out[:, 0, 0] = 1.0
+        out[:, 1, 1] = 1.0
+        out[:, :, 2] = src[:, 0] - dst[:, 0]
+        if ok.any():
+            # dm @ coef = src  →  coef (3, 2) = solve(dm, src); affine = coef.T
+            coef = np.linalg.solve(dm[ok], src[ok].astype(np.float64))
+            out[ok] = coef.transpose(0, 2, 1)
+        return out

@@ -1,0 +1,241 @@
+"""Rig: one portrait → aligned square frame, landmarks, mesh, blend-shape basis, matte, colours.
+
+Built once per portrait and cached by image hash as plain data (an .npz), so motion and render
+need neither MediaPipe nor the source image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from companion.consent.gate import ConsentRecord, require_consent
+from companion.errors import FaceError
+from companion.face import mesh
+from companion.face import topology as T
+from companion.face.deform import build_basis
+from companion.face.image import LoadedImage
+from companion.face.landmarks import FaceAnalyzer, analyzer
+
+RIG_VERSION = 3
+MIN_IOD_PX = 20.0  # below this an upscaled face is mostly blur
+# In the aligned frame the eyes sit this far apart (fraction of the side) and the face-oval
+# centre lands here: the whole head with some hair and the neck fit.
+TARGET_IOD = 0.2
+ANCHOR = (0.5, 0.5)
+
+
+@dataclass
+class Rig:
+    image: np.ndarray  # (S, S, 3) uint8 RGB, the aligned portrait (the rest frame)
+    landmarks: np.ndarray  # (478, 3) float32, detected on the aligned frame
+    vertices: np.ndarray  # (N, 3) float32 rest mesh vertices (first 478 = landmarks)
+    head_weight: np.ndarray  # (N,)
+    fixed: np.ndarray  # (N,) bool
+    triangles: np.ndarray  # (M, 3) int32
+    hole_triangles: np.ndarray  # (K, 3) int32
+    basis: np.ndarray  # (E, N, 2) float32
+    matte: np.ndarray  # (S, S) uint8
+    iod: float
+    pivot: np.ndarray  # (3,) float32
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def consent_id(self) -> str:
+        return str(self.meta.get("consent_id", ""))
+
+    def colour(self, key: str) -> np.ndarray:
+        return np.array(self.meta["colours"][key], np.float32)  # type: ignore[index]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(
+            tmp, image=self.image, landmarks=self.landmarks, vertices=self.vertices,
+            head_weight=self.head_weight, fixed=self.fixed, triangles=self.triangles,
+            hole_triangles=self.hole_triangles, basis=self.basis, matte=self.matte,
+            iod=np.float32(self.iod), pivot=self.pivot,
+            meta=np.frombuffer(json.dumps(self.meta).encode(), np.uint8))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Rig:
+        with np.load(path) as z:
+            return cls(image=z["image"], landmarks=z["landmarks"], vertices=z["vertices"],
+                       head_weight=z["head_weight"], fixed=z["fixed"], triangles=z["triangles"],
+                       hole_triangles=z["hole_triangles"], basis=z["basis"], matte=z["matte"],
+                       iod=float(z["iod"]), pivot=z["pivot"],
+                       meta=json.loads(bytes(z["meta"]).decode()))
+
+    def scaled(self, size: int) -> Rig:
+        """The same rig at another output size (for benchmarks and small previews)."""
+        if size == self.size:
+            return self
+        k = size / self.size
+        interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+        img = cv2.resize(self.image, (size, size), interpolation=interp)
+        matte = cv2.resize(self.matte, (size, size), interpolation=cv2.INTER_LINEAR)
+        return Rig(image=img, landmarks=self.landmarks * k, vertices=self.vertices * k,
+                   head_weight=self.head_weight, fixed=self.fixed, triangles=self.triangles,
+                   hole_triangles=self.hole_triangles, basis=self.basis * k, matte=matte,
+                   iod=self.iod * k, pivot=self.pivot * k, meta=dict(self.meta))
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("COMPANION_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
+    return Path(base) / "rigs"
+
+
+def _eye_centre(lm: np.ndarray, contour: tuple[int, ...]) -> np.ndarray:
+    return lm[list(contour), :2].mean(axis=0)
+
+
+def _iod(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(_eye_centre(lm, T.EYE_A_CONTOUR) - _eye_centre(lm, T.EYE_B_CONTOUR)))
+
+
+def _pick_face(src: LoadedImage, face: int | None, fa: FaceAnalyzer) -> np.ndarray:
+    """Landmarks (in source pixels) of the chosen face, with clear errors for the bad cases."""
+    rgb = src.rgb
+    dets = fa.detect(rgb)
+    found = fa.landmarks(rgb)
+    count = max(len(dets), len(found))
+    if count == 0:
+        raise FaceError(f"no face found in {src.name}",
+                        "use a portrait where one face is clearly visible")
+    if count > 1 and face is None:
+        raise FaceError(f"{count} faces found in {src.name}",
+                        f"pick one with --face N (0 = largest … {count - 1})")
+    idx = face or 0
+    if idx >= count:
+        raise FaceError(f"--face {idx} asked for, but {src.name} has {count} face(s)")
+    if dets and len(found) != len(dets):
+        # The mesh model missed or merged faces: take the mesh closest to the chosen detection.
+        pass
+    if not found:
+        raise FaceError(f"a face was detected in {src.name} but its landmarks could not be found",
+                        "use a sharper or more frontal portrait")
+    areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in found]
+    order = np.argsort(areas)[::-1]
+    if dets:
+        x0, y0, x1, y1 = dets[min(idx, len(dets) - 1)].box
+        c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+        best = min(range(len(found)),
+                   key=lambda i: float(np.linalg.norm(found[i][:, :2].mean(axis=0) - c)))
+        return found[best]
+    return found[order[min(idx, len(found) - 1)]]
+
+
+def _check_face(lm: np.ndarray, src: LoadedImage) -> float:
+    h, w = src.rgb.shape[:2]
+    iod = _iod(lm)
+    if iod < MIN_IOD_PX:
+        raise FaceError(f"the face in {src.name} is too small (eyes {iod:.0f} px apart, "
+                        f"need at least {MIN_IOD_PX:.0f})", "use a larger or closer portrait")
+    oval = lm[list(T.FACE_OVAL), :2]
+    margin = -0.02 * iod
+    outside = ((oval[:, 0] < margin) | (oval[:, 1] < margin) |
+               (oval[:, 0] > w - 1 - margin) | (oval[:, 1] > h - 1 - margin))
+    if outside.mean() > 0.05:
+        raise FaceError(f"the face in {src.name} is cut off at the image edge",
+                        "use a portrait that shows the whole face")
+    return iod
+
+
+def _similarity(lm: np.ndarray, size: int) -> np.ndarray:
+    a = _eye_centre(lm, T.EYE_A_CONTOUR)
+    b = _eye_centre(lm, T.EYE_B_CONTOUR)
+    left, right = (a, b) if a[0] < b[0] else (b, a)
+    angle = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
+    scale = TARGET_IOD * size / _iod(lm)
+    anchor = lm[list(T.FACE_OVAL), :2].mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(anchor[0]), float(anchor[1])), float(angle), float(scale))
+    m[:, 2] += np.array([ANCHOR[0] * size, ANCHOR[1] * size]) - anchor
+    return m
+
+
+def _strip_colour(img: np.ndarray, pts_a: np.ndarray, pts_b: np.ndarray, q: float) -> list[float]:
+    poly = np.concatenate([pts_a, pts_b[::-1]]).astype(np.int32)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [poly], 255)
+    px = img[mask > 0]
+    if len(px) == 0:
+        return [float(v) for v in img.reshape(-1, 3).mean(axis=0)]
+    lum = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    sel = px[lum <= np.percentile(lum, q)] if q < 100 else px
+    return [float(v) for v in np.median(sel, axis=0)]
+
+
+def _colours(img: np.ndarray, lm: np.ndarray) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for key, upper, crease in (("lid_a", T.EYE_A_UPPER, T.EYE_A_CREASE),
+                               ("lid_b", T.EYE_B_UPPER, T.EYE_B_CREASE)):
+        out[key] = _strip_colour(img, lm[list(upper), :2], lm[list(crease), :2], 100)
+        out["lash_" + key[-1]] = _strip_colour(img, lm[list(upper), :2] - [0, 1.5],
+                                               lm[list(upper), :2] + [0, 1.5], 25)
+    out["lip"] = _strip_colour(img, lm[list(T.OUTER_LOWER), :2], lm[list(T.INNER_LOWER), :2], 100)
+    out["skin"] = _strip_colour(img, lm[[234, 93, 132], :2], lm[[205, 50, 187], :2], 100)
+    return out
+
+
+def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
+              face: int | None = None, use_cache: bool = True) -> Rig:
+    """Build (or load from cache) the rig for a portrait. Needs a valid consent record."""
+    record = require_consent(consent, src.sha256)
+    key = f"{src.sha256[:32]}-f{face or 0}-s{size}-v{RIG_VERSION}"
+    path = cache_dir() / f"{key}.npz"
+    if use_cache and path.is_file():
+        try:
+            rig = Rig.load(path)
+            rig.meta["consent_id"] = record.consent_id
+            return rig
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, not trusted
+    fa = analyzer()
+    lm_src = _pick_face(src, face, fa)
+    _check_face(lm_src, src)
+    m = _similarity(lm_src, size)
+    interp = cv2.INTER_CUBIC if m[0, 0] ** 2 + m[0, 1] ** 2 > 1 else cv2.INTER_AREA
+    img = cv2.warpAffine(src.rgb, m, (size, size), flags=interp,
+                         borderMode=cv2.BORDER_REFLECT101)
+    found = fa.landmarks(img)
+    if found:
+        c = np.array([ANCHOR[0] * size, ANCHOR[1] * size])
+        lm = min(found, key=lambda f: float(np.linalg.norm(f[:, :2].mean(axis=0) - c)))
+    else:
+        lm = lm_src.copy()
+        lm[:, :2] = lm_src[:, :2] @ m[:, :2].T + m[:, 2]
+        lm[:, 2] *= float(np.sqrt(m[0, 0] ** 2 + m[0, 1] ** 2))
+    lm = mesh.clamp_iris(mesh.uncross(lm.astype(np.float32)))
+    iod = _iod(lm)
+    matte = (fa.matte(img) * 255).astype(np.uint8)
+    extra_xyz, extra_w, extra_fixed = mesh.extra_points(lm, size, iod, matte)
+    verts = np.concatenate([lm, extra_xyz]).astype(np.float32)
+    head_w = np.concatenate([np.ones(len(lm), np.float32), extra_w])
+    fixed = np.concatenate([np.zeros(len(lm), bool), extra_fixed])
+    basis = build_basis(verts, fixed, iod)
+    tris, holes = mesh.triangulate(mesh.opened(verts, iod))
+    oval = lm[list(T.FACE_OVAL), :2]
+    pivot = np.array([oval[:, 0].mean(), lm[T.CHIN, 1] + 0.3 * iod, 0.8 * iod], np.float32)
+    rig = Rig(image=img, landmarks=lm, vertices=verts, head_weight=head_w, fixed=fixed,
+              triangles=tris, hole_triangles=holes, basis=basis, matte=matte, iod=iod,
+              pivot=pivot, meta={"source_sha256": src.sha256, "source_name": src.name,
+                                 "transform": m.tolist(), "colours": _colours(img, lm),
+                                 "rig_version": RIG_VERSION})
+    if use_cache:
+        rig.save(path)
+    rig.meta["consent_id"] = record.consent_id
+    return rig
+
+
+__all__ = ["Rig", "build_rig", "cache_dir"]

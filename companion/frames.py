@@ -1,0 +1,112 @@
+"""Typed frames that travel between stages.
+
+Data frames (audio, text, phonemes, video) are dropped on interrupt; system frames (interrupt,
+speech start/stop, end of segment) overtake them. This module imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Base of every frame; `pts` is the presentation time in seconds on the stream's clock."""
+
+    pts: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataFrame(Frame):
+    """A frame that carries content and is dropped when the pipeline is interrupted."""
+
+
+@dataclass(frozen=True)
+class SystemFrame(Frame):
+    """A control frame; never waits behind data frames."""
+
+
+@dataclass(frozen=True)
+class AudioFrame(DataFrame):
+    """Mono float32 PCM in [-1, 1]."""
+
+    samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    sample_rate: int = 16000
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+@dataclass(frozen=True)
+class TextFrame(DataFrame):
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Phoneme:
+    """One phone with its time span in seconds. `symbol` is IPA (stress marks stripped)."""
+
+    symbol: str
+    start: float
+    end: float
+    stressed: bool = False
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class SpeechSegment(DataFrame):
+    """Synthesized or recorded speech with its phone timings (relative to the segment start)."""
+
+    audio: AudioFrame = field(default_factory=AudioFrame)
+    phonemes: tuple[Phoneme, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class VideoFrame(DataFrame):
+    """One rendered RGB frame (H, W, 3) uint8; `index` counts frames from the stream start."""
+
+    image: np.ndarray = field(default_factory=lambda: np.zeros((1, 1, 3), np.uint8))
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class EndOfSegment(SystemFrame):
+    """The current speech segment is complete; the renderer may return to idle motion."""
+
+
+@dataclass(frozen=True)
+class InterruptFrame(SystemFrame):
+    """Drop all queued data and cancel work in flight (barge-in)."""
+
+
+@dataclass(frozen=True)
+class SpeechStarted(SystemFrame):
+    """The user started speaking."""
+
+
+@dataclass(frozen=True)
+class SpeechStopped(SystemFrame):
+    """The user stopped speaking (turn end candidate)."""
+
+
+__all__ = [
+    "AudioFrame",
+    "DataFrame",
+    "EndOfSegment",
+    "Frame",
+    "InterruptFrame",
+    "Phoneme",
+    "SpeechSegment",
+    "SpeechStarted",
+    "SpeechStopped",
+    "SystemFrame",
+    "TextFrame",
+    "VideoFrame",
+]

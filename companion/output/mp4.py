@@ -1,0 +1,71 @@
+"""H.264 + AAC mp4 writer (PyAV) that keeps audio and video on one clock."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+from companion.frames import AudioFrame
+
+AAC_RATE = 48000
+
+
+class Mp4Writer:
+    """Write RGB frames and one mono audio track. Frame i is stamped i / fps; audio starts at 0.
+
+    AAC wants float-planar 1024-sample frames, so audio goes through a resampler that re-frames it,
+    pts are left to the encoder, and resampler and encoders are flushed on close.
+    """
+
+    def __init__(self, path: str | Path, size: int, fps: int, crf: int = 20) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fps = fps
+        self._c = av.open(str(self.path), mode="w")
+        self._v = self._c.add_stream("libx264", rate=Fraction(fps, 1))
+        self._v.width = size
+        self._v.height = size
+        self._v.pix_fmt = "yuv420p"
+        self._v.options = {"crf": str(crf), "preset": "veryfast"}
+        self._a = self._c.add_stream("aac", rate=AAC_RATE)
+        self._a.layout = "mono"  # type: ignore[union-attr]
+        self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=AAC_RATE,
+                                            frame_size=1024)
+        self._n = 0
+
+    def write_frame(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self._n
+        frame.time_base = Fraction(1, self.fps)
+        self._n += 1
+        for packet in self._v.encode(frame):
+            self._c.mux(packet)
+
+    def write_audio(self, audio: AudioFrame) -> None:
+        pcm = np.clip(audio.samples, -1, 1).astype(np.float32).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="flt", layout="mono")
+        frame.sample_rate = audio.sample_rate
+        for f in self._resampler.resample(frame):
+            for packet in self._a.encode(f):
+                self._c.mux(packet)
+
+    def close(self) -> None:
+        for f in self._resampler.resample(None):
+            for packet in self._a.encode(f):
+                self._c.mux(packet)
+        for packet in self._a.encode(None):
+            self._c.mux(packet)
+        for packet in self._v.encode(None):
+            self._c.mux(packet)
+        self._c.close()
+
+    def __enter__(self) -> Mp4Writer:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
