@@ -100,7 +100,10 @@ def analyse(audio: AudioFrame, hop: float = HOP) -> Features:
     else:
         thr = floor + 0.3 * (peak - floor)
         voiced = _close_gaps(db > thr, max_gap=6, min_run=4)
-        level = np.clip((db - thr) / max(peak - thr, 1e-3), 0.0, 1.0)
+        # Loudness on a linear amplitude scale (relative to speech peaks): the jaw opens roughly
+        # in proportion to it.
+        ref = float(np.percentile(rms[voiced], 95)) if voiced.any() else float(rms.max())
+        level = np.clip(rms / max(ref, 1e-9), 0.0, 1.0)
         level[~voiced] = 0.0
     # Absolute silence never counts as speech, whatever its relative level.
     voiced &= db > -65.0

@@ -36,28 +36,35 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
 
     dx_m = p[:, 0] - mc[0]
     profile = np.sqrt(np.clip(1.0 - (dx_m / (half * 1.05)) ** 2, 0.0, 1.0)) ** 0.8
-    inner_lower = list(T.INNER_LOWER[1:-1])
     outer_lower = list(T.OUTER_LOWER[1:-1])
     uppers = list(T.INNER_UPPER[1:-1] + T.OUTER_UPPER[1:-1])
-    corners = list(T.MOUTH_CORNERS)
-    lips = inner_lower + outer_lower + uppers + corners
+    corners = list(T.MOUTH_CORNERS) + [62, 292, 76, 306]
+    lips = list(T.INNER_LOWER[1:-1]) + outer_lower + uppers + corners
 
-    # jaw: the lower lip rides the jaw; skin below the mouth follows, fading toward the ears and
-    # down the neck. The jaw pivots near the ears, so the drop fades sideways.
+    # jaw: the lower lip rides the jaw. Below the lip line the weight never decreases going down
+    # (lip body, then chin, move at least as much as what is above them), so nothing folds;
+    # the opening tapers to the corners, and the jaw's drop fades toward the ears and the neck.
     drop = 0.5 * mw
     chin_y = p[T.CHIN, 1]
-    y_rel = (p[:, 1] - mc[1]) / s
-    w = _smoothstep(y_rel / 0.35) * np.exp(-((dx_m / (1.05 * s)) ** 2))
-    below = p[:, 1] > chin_y
-    w[below] *= np.exp(-(((p[below, 1] - chin_y) / (0.35 * s)) ** 2))
-    # The opening tapers to the corners (an oval, not a box).
-    w[inner_lower] = 0.04 + 0.96 * profile[inner_lower] ** 1.4
-    w[outer_lower] = 0.1 + 0.9 * profile[outer_lower] ** 1.2
+    line_pts = p[list(T.INNER_UPPER)] * 0.5 + p[list(T.INNER_LOWER)] * 0.5
+    order = np.argsort(line_pts[:, 0])
+    line_y = np.interp(p[:, 0], line_pts[order, 0], line_pts[order, 1])
+    dy_line = p[:, 1] - line_y
+    inner_half = 0.5 * float(np.ptp(line_pts[:, 0]))
+    beyond = _smoothstep((np.abs(dx_m) - inner_half) / (0.3 * s))
+    ramp = 0.5 + 0.35 * s * beyond
+    below = np.where(dy_line > 0, _smoothstep(dy_line / ramp), 0.0)
+    lip_profile = profile ** 2.2
+    rigid_jaw = np.exp(-((dx_m / (1.1 * s)) ** 2)) * _smoothstep(dy_line / (0.45 * s))
+    w = below * np.maximum(lip_profile, rigid_jaw)
+    under_chin = p[:, 1] > chin_y
+    w[under_chin] *= np.exp(-(((p[under_chin, 1] - chin_y) / (0.35 * s)) ** 2))
+    w[list(T.INNER_LOWER[1:-1])] = lip_profile[list(T.INNER_LOWER[1:-1])]
     w[uppers] = -0.06 * profile[uppers]
-    w[corners] = 0.04
+    w[corners] = 0.0
     jaw = basis[INDEX["jaw"]]
     jaw[:, 1] = drop * w
-    jaw[corners, 0] = -0.05 * mw * np.sign(dx_m[corners])
+    jaw[corners, 0] = -0.04 * mw * np.sign(dx_m[corners])
 
     g_mouth = _gauss(p, mc, 0.5 * s)
     g_mouth[lips] = 1.0

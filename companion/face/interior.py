@@ -104,8 +104,8 @@ class Painter:
         shade = np.clip(1.0 - (ys - mid_lo + 0.16 * self.iod) / (0.3 * self.iod), 0.6, 1.0)
         patch = patch * (1 - ta) + (self.tongue * shade[..., None]) * ta
         # Lower teeth sit on the jaw, upper teeth hang under the upper lip.
-        self._teeth(patch, lo, origin, down=False, height=0.055 * self.iod, half=0.3, dim=0.78)
-        self._teeth(patch, up, origin, down=True, height=0.07 * self.iod, half=0.33, dim=1.0)
+        self._teeth(patch, lo, origin, down=False, height=0.035 * self.iod, half=0.24, dim=0.62)
+        self._teeth(patch, up, origin, down=True, height=0.06 * self.iod, half=0.3, dim=0.88)
         # Soft inner shadow where the lips meet the cavity gives depth instead of a sticker edge.
         edge = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.012 * self.iod)).astype(np.float32)
         inner = np.clip((edge / 255.0 - 0.5) * 2.0, 0, 1)[..., None]
@@ -143,7 +143,9 @@ class Painter:
         tooth_w = max(self.mouth_w * 0.13, 2.0)
         phase = np.abs(((gx - cx) / tooth_w + 0.5) % 1.0 - 0.5)
         gaps = np.where(phase > 0.46, 0.9, 1.0)[None, :]
-        colour = self.teeth * dim * (shade * gaps)[..., None]
+        # Teeth further in shadow also pick up the mouth's warm light.
+        base = self.teeth * dim + self.tongue * (1.0 - dim) * 0.6
+        colour = base * (shade * gaps)[..., None]
         a = (m.astype(np.float32) / 255.0)[..., None]
         patch[:] = patch * (1 - a) + colour * a
 

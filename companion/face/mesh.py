@@ -140,9 +140,10 @@ def _hole_triangles(verts: np.ndarray, contour: tuple[int, ...],
     return idx[tri[_inside(poly, cent)]].astype(np.int32)
 
 
-def triangulate(verts_open: np.ndarray, n_landmarks: int = N_LANDMARKS) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
-    """Main and hole triangles, from vertex positions in an opened-mouth pose."""
+def triangulate(verts_open: np.ndarray, rest: np.ndarray, n_landmarks: int = N_LANDMARKS
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Main and hole triangles, from vertex positions in an opened-mouth pose; oriented
+    counter-clockwise at rest so a flip shows as a negative area."""
     usable = np.array([i for i in range(len(verts_open)) if not (468 <= i < n_landmarks)])
     tri = usable[Delaunay(verts_open[usable, :2].astype(np.float64)).simplices]
     cent = verts_open[tri, :2].mean(axis=1)
@@ -150,8 +151,7 @@ def triangulate(verts_open: np.ndarray, n_landmarks: int = N_LANDMARKS) -> tuple
     inside = np.zeros(len(tri), bool)
     for contour in holes:
         inside |= _inside(verts_open[list(contour), :2], cent)
-    # Orient every triangle counter-clockwise in the opened pose so flips are easy to detect.
-    main = orient(tri[~inside], verts_open)
+    main = orient(tri[~inside], rest)
     # Far triangles first: where a turned head hides part of itself, the near side is drawn last
     # and covers it (painter's algorithm on MediaPipe depth, larger z = farther).
     main = main[np.argsort(-verts_open[main, 2].mean(axis=1), kind="stable")]
@@ -160,7 +160,7 @@ def triangulate(verts_open: np.ndarray, n_landmarks: int = N_LANDMARKS) -> tuple
         _hole_triangles(verts_open, T.EYE_A_CONTOUR, T.EYE_A_IRIS),
         _hole_triangles(verts_open, T.EYE_B_CONTOUR, T.EYE_B_IRIS),
     ])
-    return main.astype(np.int32), orient(hole, verts_open).astype(np.int32)
+    return main.astype(np.int32), orient(hole, rest).astype(np.int32)
 
 
 def signed_areas(tri: np.ndarray, xy: np.ndarray) -> np.ndarray:

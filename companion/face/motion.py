@@ -129,7 +129,7 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
     if phonemes:
         mouth = mouth_curves(list(phonemes), t)
         # Louder speech opens the jaw wider; the viseme sets the shape and the timing.
-        gain = 0.55 + 0.75 * level if features is not None else np.ones_like(t)
+        gain = 0.3 + 1.0 * level if features is not None else np.ones_like(t)
         p[:, INDEX["jaw"]] = np.clip(mouth[:, 0] * gain, 0.0, 1.0)
         p[:, INDEX["width"]] = mouth[:, 1]
         p[:, INDEX["pucker"]] = mouth[:, 2]

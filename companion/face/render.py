@@ -31,8 +31,9 @@ class CpuRenderer:
         self.n_hole = len(rig.hole_triangles)
         self.basis = rig.basis.reshape(len(EXPRESSION), -1)
         size = rig.size
-        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
-        self.xs, self.ys = xs, ys
+        half = (size + 1) // 2
+        hy, hx = np.mgrid[0:half, 0:half].astype(np.float32)
+        self.hx, self.hy = 2.0 * hx + 0.5, 2.0 * hy + 0.5
         self.iris_radius = interior.iris_radius(rig.landmarks)
         self.paint = interior.Painter(rig)
 
@@ -76,19 +77,25 @@ class CpuRenderer:
                                 src_pts.reshape(-1, 2).max(axis=0))).astype(int) + 2
         x0, y0 = np.clip(lo, 0, size)
         x1, y1 = np.clip(hi, 0, size)
-        a = self._affines(dst, src_pts)
-        ident = np.array([[[1, 0, 0], [0, 1, 0]]], np.float32)
-        a = np.concatenate([a, ident])
-        ids = np.full((y1 - y0, x1 - x0), len(a) - 1, np.int32)
-        pts = np.round((dst - np.array([x0, y0], np.float32)) * (1 << SUBPIX)).astype(np.int32)
+        # The map is piecewise affine and continuous, so it is evaluated on a half-resolution
+        # grid and upsampled bilinearly (exact inside triangles); ids are rasterised there too.
+        c = np.concatenate([self._affines(dst, src_pts),
+                            np.array([[1, 0, 0, 0, 1, 0]], np.float32)])
+        w, h = x1 - x0, y1 - y0
+        hw, hh = (w + 1) // 2, (h + 1) // 2
+        ids = np.full((hh, hw), len(c) - 1, np.int32)
+        # half-res pixel j sits at full-res x = 2 j + 0.5 (cv2.resize's convention)
+        pts = np.round((dst - np.array([x0 + 0.5, y0 + 0.5], np.float32)) * 0.5 * (1 << SUBPIX)
+                       ).astype(np.int32)
         fill = cv2.fillConvexPoly
         for k in range(len(pts)):
             fill(ids, pts[k], k, cv2.LINE_8, SUBPIX)
-        xs = self.xs[y0:y1, x0:x1]
-        ys = self.ys[y0:y1, x0:x1]
-        c = a.reshape(len(a), 6)
+        xs = self.hx[:hh, :hw] + np.float32(x0)
+        ys = self.hy[:hh, :hw] + np.float32(y0)
         mapx = np.take(c[:, 0], ids) * xs + np.take(c[:, 1], ids) * ys + np.take(c[:, 2], ids)
         mapy = np.take(c[:, 3], ids) * xs + np.take(c[:, 4], ids) * ys + np.take(c[:, 5], ids)
+        mapx = cv2.resize(mapx, (hw * 2, hh * 2), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        mapy = cv2.resize(mapy, (hw * 2, hh * 2), interpolation=cv2.INTER_LINEAR)[:h, :w]
         out = img.copy()
         out[y0:y1, x0:x1] = cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REFLECT101)
@@ -96,17 +103,22 @@ class CpuRenderer:
 
     @staticmethod
     def _affines(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
-        """Per-triangle (k, 2, 3) destination→source affine; degenerate ones become translations."""
-        ones = np.ones((len(dst), 3, 1), np.float64)
-        dm = np.concatenate([dst.astype(np.float64), ones], axis=2)  # rows = corners
-        det = np.linalg.det(dm)
-        ok = np.abs(det) > 1e-3
-        out = np.zeros((len(dst), 2, 3), np.float32)
-        out[:, 0, 0] = 1.0
-        out[:, 1, 1] = 1.0
-        out[:, :, 2] = src[:, 0] - dst[:, 0]
-        if ok.any():
-            # dm @ coef = src  →  coef (3, 2) = solve(dm, src); affine = coef.T
-            coef = np.linalg.solve(dm[ok], src[ok].astype(np.float64))
-            out[ok] = coef.transpose(0, 2, 1)
-        return out
+        """Per-triangle destination→source affine as (k, 6) [a, b, c, d, e, f] with
+        u = a x + b y + c, v = d x + e y + f. Closed form (a batched 3×3 solve costs 10× more);
+        degenerate destination triangles become plain translations."""
+        x0, y0 = dst[:, 0, 0], dst[:, 0, 1]
+        dx1, dy1 = dst[:, 1, 0] - x0, dst[:, 1, 1] - y0
+        dx2, dy2 = dst[:, 2, 0] - x0, dst[:, 2, 1] - y0
+        u0, v0 = src[:, 0, 0], src[:, 0, 1]
+        du1, dv1 = src[:, 1, 0] - u0, src[:, 1, 1] - v0
+        du2, dv2 = src[:, 2, 0] - u0, src[:, 2, 1] - v0
+        det = dx1 * dy2 - dx2 * dy1
+        ok = np.abs(det) > 1e-4
+        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        a = np.where(ok, (du1 * dy2 - du2 * dy1) * inv, 1.0)
+        b = np.where(ok, (du2 * dx1 - du1 * dx2) * inv, 0.0)
+        d = np.where(ok, (dv1 * dy2 - dv2 * dy1) * inv, 0.0)
+        e = np.where(ok, (dv2 * dx1 - dv1 * dx2) * inv, 1.0)
+        c = u0 - a * x0 - b * y0
+        f = v0 - d * x0 - e * y0
+        return np.stack([a, b, c, d, e, f], axis=1).astype(np.float32)

@@ -22,7 +22,7 @@ from companion.face.deform import build_basis
 from companion.face.image import LoadedImage
 from companion.face.landmarks import FaceAnalyzer, analyzer
 
-RIG_VERSION = 3
+RIG_VERSION = 6
 MIN_IOD_PX = 20.0  # below this an upscaled face is mostly blur
 # In the aligned frame the eyes sit this far apart (fraction of the side) and the face-oval
 # centre lands here: the whole head with some hair and the neck fit.
@@ -224,7 +224,7 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
     head_w = np.concatenate([np.ones(len(lm), np.float32), extra_w])
     fixed = np.concatenate([np.zeros(len(lm), bool), extra_fixed])
     basis = build_basis(verts, fixed, iod)
-    tris, holes = mesh.triangulate(mesh.opened(verts, iod))
+    tris, holes = mesh.triangulate(mesh.opened(verts, iod), verts)
     oval = lm[list(T.FACE_OVAL), :2]
     pivot = np.array([oval[:, 0].mean(), lm[T.CHIN, 1] + 0.3 * iod, 0.8 * iod], np.float32)
     rig = Rig(image=img, landmarks=lm, vertices=verts, head_weight=head_w, fixed=fixed,
