@@ -36,9 +36,9 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
 
     dx_m = p[:, 0] - mc[0]
     profile = np.sqrt(np.clip(1.0 - (dx_m / (half * 1.05)) ** 2, 0.0, 1.0)) ** 0.8
-    outer_lower = list(T.OUTER_LOWER[1:-1])
-    uppers = list(T.INNER_UPPER[1:-1] + T.OUTER_UPPER[1:-1])
-    corners = list(T.MOUTH_CORNERS) + [62, 292, 76, 306]
+    outer_lower = list(T.OUTER_LOWER[1:-1] + T.LOWER_SEMI)
+    uppers = list(T.INNER_UPPER[1:-1] + T.OUTER_UPPER[1:-1] + T.UPPER_SEMI)
+    corners = list(T.MOUTH_CORNERS + T.SEMI_CORNERS)
     lips = list(T.INNER_LOWER[1:-1]) + outer_lower + uppers + corners
 
     # jaw: the lower lip rides the jaw. Below the lip line the weight never decreases going down
@@ -74,13 +74,18 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     puck = basis[INDEX["pucker"]]
     puck[:, 0] = -0.3 * dx_m * np.clip(g_mouth, 0, 1) * (np.abs(dx_m) < 1.5 * mw)
     puck[list(T.OUTER_UPPER[1:-1]), 1] = -0.05 * s * profile[list(T.OUTER_UPPER[1:-1])]
-    puck[outer_lower, 1] = 0.05 * s * profile[outer_lower]
+    lower_contour = list(T.OUTER_LOWER[1:-1])
+    puck[lower_contour, 1] = 0.05 * s * profile[lower_contour]
+    # the lip body between the contours follows halfway
+    puck[list(T.LOWER_SEMI), 1] = 0.025 * s * profile[list(T.LOWER_SEMI)]
+    puck[list(T.UPPER_SEMI), 1] = -0.025 * s * profile[list(T.UPPER_SEMI)]
 
     up = basis[INDEX["upper_raise"]]
     g_up = _gauss(p, mc - np.array([0.0, 0.2 * s]), 0.3 * s) * (p[:, 1] < mc[1])
     up[:, 1] = -0.05 * s * g_up
     up[list(T.INNER_UPPER[1:-1]), 1] = -0.08 * s * profile[list(T.INNER_UPPER[1:-1])]
     up[list(T.OUTER_UPPER[1:-1]), 1] = -0.065 * s * profile[list(T.OUTER_UPPER[1:-1])]
+    up[list(T.UPPER_SEMI), 1] = -0.072 * s * profile[list(T.UPPER_SEMI)]
 
     smile = basis[INDEX["smile"]]
     for corner_pts, sign in (((61, 78), -1.0), ((291, 308), 1.0)):
@@ -96,8 +101,10 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
             ("blink_b", T.EYE_B_UPPER, T.EYE_B_LOWER, T.EYE_B_CREASE)):
         b = basis[INDEX[name]]
         gap = p[list(lower), 1] - p[list(upper), 1]
-        b[list(upper), 1] = 0.94 * gap
-        b[list(lower), 1] = -0.06 * gap
+        # Lids meet low in the middle and halfway at the corners, where they fold together.
+        meet = np.array([0.6, 0.85, 0.94, 0.94, 0.94, 0.85, 0.6])
+        b[list(upper), 1] = meet * gap
+        b[list(lower), 1] = -(1.0 - meet) * gap
         b[list(crease), 1] = 0.4 * gap
 
     brow = basis[INDEX["brow_raise"]]
@@ -128,6 +135,11 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     # Iris points ride the lids only through gaze; the border never moves.
     basis[:, 468:478] = 0.0
     basis[:, fixed] = 0.0
+    # Expressions live on the face; only the jaw reaches past it (the skin under the chin).
+    basis[1:, 478:] = 0.0
+    # Gaussian tails are cut off: a shape that moves a vertex by less than 1/50 px leaves it
+    # alone, so far-away triangles stay exact copies of the portrait.
+    basis[np.abs(basis) < 0.02] = 0.0
     return basis.astype(np.float32)
 
 

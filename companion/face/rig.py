@@ -22,7 +22,7 @@ from companion.face.deform import build_basis
 from companion.face.image import LoadedImage
 from companion.face.landmarks import FaceAnalyzer, analyzer
 
-RIG_VERSION = 6
+RIG_VERSION = 12
 MIN_IOD_PX = 20.0  # below this an upscaled face is mostly blur
 # In the aligned frame the eyes sit this far apart (fraction of the side) and the face-oval
 # centre lands here: the whole head with some hair and the neck fit.
@@ -107,24 +107,21 @@ def _iod(lm: np.ndarray) -> float:
 def _pick_face(src: LoadedImage, face: int | None, fa: FaceAnalyzer) -> np.ndarray:
     """Landmarks (in source pixels) of the chosen face, with clear errors for the bad cases."""
     rgb = src.rgb
-    dets = fa.detect(rgb)
+    # The landmark model is the judge of a usable face; the detector only adds faces the mesh
+    # model missed (it looks at fewer, larger faces) when it is confident about them.
+    dets = [d for d in fa.detect(rgb) if d.score >= 0.75]
     found = fa.landmarks(rgb)
+    if not found:
+        hint = ("something face-like was seen, but its eyes, nose and mouth could not be located"
+                if dets else "use a portrait where one face is clearly visible")
+        raise FaceError(f"no face found in {src.name}", hint)
     count = max(len(dets), len(found))
-    if count == 0:
-        raise FaceError(f"no face found in {src.name}",
-                        "use a portrait where one face is clearly visible")
     if count > 1 and face is None:
         raise FaceError(f"{count} faces found in {src.name}",
                         f"pick one with --face N (0 = largest … {count - 1})")
     idx = face or 0
     if idx >= count:
         raise FaceError(f"--face {idx} asked for, but {src.name} has {count} face(s)")
-    if dets and len(found) != len(dets):
-        # The mesh model missed or merged faces: take the mesh closest to the chosen detection.
-        pass
-    if not found:
-        raise FaceError(f"a face was detected in {src.name} but its landmarks could not be found",
-                        "use a sharper or more frontal portrait")
     areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in found]
     order = np.argsort(areas)[::-1]
     if dets:

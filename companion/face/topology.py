@@ -16,6 +16,10 @@ INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 MOUTH_CORNERS = (61, 291, 78, 308)
+# The rows between the inner and outer contours (lip body), corner to corner.
+UPPER_SEMI = (184, 74, 73, 72, 11, 302, 303, 304, 408, 183, 42, 41, 38, 12, 268, 271, 272, 407)
+LOWER_SEMI = (96, 89, 179, 86, 15, 316, 403, 319, 325, 77, 90, 180, 85, 16, 315, 404, 320, 307)
+SEMI_CORNERS = (62, 292, 76, 306)
 LIP_TOP_MID = 13
 LIP_BOTTOM_MID = 14
 

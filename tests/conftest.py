@@ -1,0 +1,60 @@
+"""Shared fixtures: real embedded models, the bundled avatars, real speech from tests/data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Rigs built by the tests go to a private cache, so a stale user cache never hides a bug.
+    if "COMPANION_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["COMPANION_CACHE"] = tempfile.mkdtemp(prefix="companion-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def mona():  # type: ignore[no-untyped-def]
+    from companion.avatars import resolve
+    from companion.face.rig import build_rig
+
+    avatar = resolve("mona-lisa")
+    return build_rig(avatar.image, avatar.consent)
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "companion.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=os.environ.copy())
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            yield f.to_ndarray(format="rgb24")
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
+    import wave
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path

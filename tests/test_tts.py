@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.errors import InputError
+from companion.tts import make_tts
+
+
+@pytest.mark.parametrize("backend", ["piper", "espeak"])
+def test_tts_returns_audio_with_phone_timings(backend: str) -> None:
+    seg = make_tts(backend).synthesize("Bob and Mary pick apples.")
+    a = seg.audio
+    assert a.sample_rate == 22050
+    assert 0.8 < a.duration < 4.0
+    assert np.abs(a.samples).max() > 0.05  # real sound, not silence
+    phones = [p for p in seg.phonemes if p.symbol.strip(" ^$.")]
+    symbols = [p.symbol for p in phones]
+    # every bilabial of the sentence is there, in order, inside the audio
+    assert [s for s in symbols if s in ("b", "m", "p")] == ["b", "b", "m", "p", "p"]
+    starts = [p.start for p in seg.phonemes]
+    assert starts == sorted(starts)
+    assert all(0 <= p.start < p.end <= a.duration + 0.02 for p in seg.phonemes)
+
+
+def test_piper_phones_line_up_with_the_audio_energy() -> None:
+    seg = make_tts("piper").synthesize("Hello. Mama.")
+    a = seg.audio
+    vowels = [p for p in seg.phonemes if p.symbol in ("ɑ", "ə", "ɛ", "o", "ʊ")]
+    pauses = [p for p in seg.phonemes if p.symbol in ("^", "$")]
+    def rms(p: object) -> float:
+        s = a.samples[int(p.start * a.sample_rate): int(p.end * a.sample_rate)]  # type: ignore[attr-defined]
+        return float(np.sqrt(np.mean(s ** 2)))
+    assert min(rms(v) for v in vowels) > 3 * max(rms(p) for p in pauses)
+
+
+def test_empty_text_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="empty"):
+        make_tts("piper").synthesize("   ")
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(InputError, match="unknown TTS"):
+        make_tts("coqui")
