@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -145,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug, not bad input: one line, the traceback only on request
+        if os.environ.get("COMPANION_DEBUG"):
+            raise
+        print(f"error: internal error ({e.__class__.__name__}: {e}); "
+              "run again with COMPANION_DEBUG=1 for the details and please report it",
+              file=sys.stderr)
+        return 1
     if args.cmd in ("say", "render"):
         print(f"done in {time.time() - t0:.1f} s", file=sys.stderr)
     return 0

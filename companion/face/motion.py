@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from companion.audio.features import Features
 from companion.errors import InputError
@@ -134,7 +135,7 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
         p[:, INDEX["width"]] = mouth[:, 1]
         p[:, INDEX["pucker"]] = mouth[:, 2]
         p[:, INDEX["upper_raise"]] = mouth[:, 3]
-    speaking = np.convolve(level > 0.05, np.ones(int(fps)) / fps, mode="same")
+    speaking = uniform_filter1d((level > 0.05).astype(np.float64), size=int(fps), mode="nearest")
     # Head: idle sway + breathing always; while speaking, more sway, pitch follows F0 and
     # stressed syllables (energy peaks) get small nods.
     active = 1.0 + 0.8 * speaking
@@ -150,10 +151,10 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
         if voiced.sum() > 5:
             med = float(np.median(f0[voiced]))
             dev = np.where(voiced, np.log2(np.maximum(f0, 1.0) / med), 0.0)
-            dev = np.convolve(dev, np.ones(5) / 5, mode="same")
+            dev = uniform_filter1d(dev, size=5, mode="nearest")
             p[:, INDEX["pitch"]] += k * np.clip(-0.05 * dev, -0.03, 0.03)
         nod = np.zeros_like(t)
-        lv = np.convolve(level, np.ones(3) / 3, mode="same")
+        lv = uniform_filter1d(level.astype(np.float64), size=3, mode="nearest")
         last = -1.0
         for i in range(1, len(t) - 1):
             if lv[i] > 0.6 and lv[i] >= lv[i - 1] and lv[i] > lv[i + 1] and t[i] - last > 0.45:
