@@ -31,7 +31,7 @@ class CpuRenderer:
         self.n_hole = len(rig.hole_triangles)
         self.basis = rig.basis.reshape(len(EXPRESSION), -1)
         size = rig.size
-        half = (size + 1) // 2
+        half = size // 2 + 1
         hy, hx = np.mgrid[0:half, 0:half].astype(np.float32)
         self.hx, self.hy = 2.0 * hx + 0.5, 2.0 * hy + 0.5
         self.iris_radius = interior.iris_radius(rig.landmarks)
@@ -82,7 +82,7 @@ class CpuRenderer:
         c = np.concatenate([self._affines(dst, src_pts),
                             np.array([[1, 0, 0, 0, 1, 0]], np.float32)])
         w, h = x1 - x0, y1 - y0
-        hw, hh = (w + 1) // 2, (h + 1) // 2
+        hw, hh = w // 2 + 1, h // 2 + 1  # one sample past the edge: no clamped last row
         ids = np.full((hh, hw), len(c) - 1, np.int32)
         # half-res pixel j sits at full-res x = 2 j + 0.5 (cv2.resize's convention)
         pts = np.round((dst - np.array([x0 + 0.5, y0 + 0.5], np.float32)) * 0.5 * (1 << SUBPIX)
