@@ -43,14 +43,14 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
         img = load_image(d / prov["file"])
         if img.sha256 != prov["sha256"]:
             raise InputError(f"bundled avatar {spec} does not match its provenance record")
-        rec = ConsentRecord(f"bundled:{spec}", img.sha256, "bundled", prov["statement"])
-        return Avatar(img, rec, spec)
+        bundled_rec = ConsentRecord(f"bundled:{spec}", img.sha256, "bundled", prov["statement"])
+        return Avatar(img, bundled_rec, spec)
     p = Path(spec)
     if not p.exists():
         names = ", ".join(bundled()) or "none installed"
         raise InputError(f"no avatar or image named {spec!r}", f"bundled avatars: {names}")
     img = load_image(p)
-    rec = None
+    rec: ConsentRecord | None = None
     if attest:
         kind, _, statement = attest.partition(":")
         kind = kind.strip().lower()

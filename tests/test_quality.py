@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from companion.bench import quality as Q
 from companion.face import engine
 from companion.face.motion import MotionControls
+from companion.face.rig import Rig
 from companion.tts import make_tts
 from tests.conftest import run_cli, video_frames, write_wav
 
@@ -32,7 +34,7 @@ def test_lip_sync_on_real_speech_without_transcript(clip: str, data: Path, tmp_p
     assert -3 <= best <= 1, corr
 
 
-def test_mouth_closes_on_every_bilabial(mona) -> None:  # type: ignore[no-untyped-def]
+def test_mouth_closes_on_every_bilabial(mona: Rig) -> None:
     seg = make_tts("piper").synthesize("Bob and Mary pick apples.")
     speech = engine.speech_from_segment(seg)
     opts = engine.RenderOptions(label=False)
@@ -64,13 +66,13 @@ def test_idle_minute_blinks_naturally_and_never_freezes(tmp_path: Path) -> None:
     assert 10 <= blinks <= 25, blinks
     # never frozen: no run of identical consecutive frames longer than 2 s
     run = longest = 0
-    for a, b in zip(frames, frames[1:], strict=False):
+    for a, b in itertools.pairwise(frames):
         run = run + 1 if np.array_equal(a, b) else 0
         longest = max(longest, run)
     assert longest < 50
 
 
-def test_identity_does_not_drift_over_five_minutes(mona) -> None:  # type: ignore[no-untyped-def]
+def test_identity_does_not_drift_over_five_minutes(mona: Rig) -> None:
     """A 5-minute render (speech-like motion throughout): the re-detected, pose-normalised shape
     of neutral frames (mouth and eyes near rest) stays close to the source's, and the last
     minute is no further from it than the first."""

@@ -11,14 +11,15 @@ from companion.face.mesh import signed_areas
 from companion.face.motion import MotionControls, generate
 from companion.face.params import INDEX, NAMES, FaceParams
 from companion.face.render import CpuRenderer
+from companion.face.rig import Rig
 
 
-def test_rest_frame_is_the_aligned_portrait(mona) -> None:  # type: ignore[no-untyped-def]
+def test_rest_frame_is_the_aligned_portrait(mona: Rig) -> None:
     out = CpuRenderer(mona).render(FaceParams().to_array())
     assert np.array_equal(out, mona.image)
 
 
-def test_each_parameter_changes_the_frame_where_it_should(mona) -> None:  # type: ignore[no-untyped-def]
+def test_each_parameter_changes_the_frame_where_it_should(mona: Rig) -> None:
     r = CpuRenderer(mona)
     lm = mona.landmarks
     mouth = lm[13, :2].astype(int)
@@ -35,7 +36,7 @@ def test_each_parameter_changes_the_frame_where_it_should(mona) -> None:  # type
         assert local > 8 and far == 0, (name, local, far)
 
 
-def test_open_mouth_has_a_dark_interior(mona) -> None:  # type: ignore[no-untyped-def]
+def test_open_mouth_has_a_dark_interior(mona: Rig) -> None:
     r = CpuRenderer(mona)
     out = r.render(FaceParams(jaw=0.8).to_array())
     main, _ = r.vertices(FaceParams(jaw=0.8).to_array())
@@ -45,7 +46,7 @@ def test_open_mouth_has_a_dark_interior(mona) -> None:  # type: ignore[no-untype
     assert inside < 0.6 * skin
 
 
-def test_closed_eyelid_covers_the_eye_with_skin(mona) -> None:  # type: ignore[no-untyped-def]
+def test_closed_eyelid_covers_the_eye_with_skin(mona: Rig) -> None:
     r = CpuRenderer(mona)
     out = r.render(FaceParams(blink_a=1.0, blink_b=1.0).to_array())
     iris = mona.landmarks[468, :2].astype(int)
@@ -54,7 +55,7 @@ def test_closed_eyelid_covers_the_eye_with_skin(mona) -> None:  # type: ignore[n
     assert after > before + 15  # the dark iris is hidden under lighter lid skin
 
 
-def test_same_seed_same_frames_different_seed_different(mona) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_frames_different_seed_different(mona: Rig) -> None:
     opts = engine.RenderOptions(controls=MotionControls(seed=7))
     a = list(engine.frames(mona, engine.plan(None, 2.0, opts), opts))
     b = list(engine.frames(mona, engine.plan(None, 2.0, opts), opts))
@@ -64,14 +65,14 @@ def test_same_seed_same_frames_different_seed_different(mona) -> None:  # type: 
     assert any(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 
 
-def test_rendering_without_consent_is_refused(mona) -> None:  # type: ignore[no-untyped-def]
+def test_rendering_without_consent_is_refused(mona: Rig) -> None:
     stripped = dataclasses.replace(mona, meta={k: v for k, v in mona.meta.items()
                                                if k != "consent_id"})
     with pytest.raises(ConsentError):
         engine.make_renderer(stripped)
 
 
-def test_generated_motion_does_not_fold_the_mesh(mona) -> None:  # type: ignore[no-untyped-def]
+def test_generated_motion_does_not_fold_the_mesh(mona: Rig) -> None:
     """Speech-driven motion in every emotion: lips and lids never fold; the only tolerated folds
     are slivers at the head's silhouette under yaw, which depth ordering hides."""
     from companion.face import topology as T
@@ -107,7 +108,7 @@ def test_options_are_validated() -> None:
         MotionControls(distance=5).validate()
 
 
-def test_torch_path_matches_the_cpu_path(mona) -> None:  # type: ignore[no-untyped-def]
+def test_torch_path_matches_the_cpu_path(mona: Rig) -> None:
     pytest.importorskip("torch")
     from companion.face.render_torch import TorchRenderer
 

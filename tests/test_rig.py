@@ -94,7 +94,7 @@ def test_tiny_face(data: Path) -> None:
     canvas = np.full((400, 400, 3), 128, np.uint8)
     canvas[150:150 + small.shape[0], 150:150 + small.shape[1]] = small
     img = load_image_bytes(_encode(canvas), "tiny.png")
-    with pytest.raises(FaceError, match="too small|no face"):
+    with pytest.raises(FaceError, match=r"too small|no face"):
         build_rig(img, _attest(img), use_cache=False)
 
 
@@ -108,8 +108,9 @@ def test_broken_images(payload: bytes, reason: str) -> None:
 
 
 def test_decompression_bomb_is_refused_from_its_header() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("L", (9000, 9000)).save(buf, "PNG")
@@ -118,8 +119,9 @@ def test_decompression_bomb_is_refused_from_its_header() -> None:
 
 
 def test_exif_orientation_is_applied() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     im = Image.new("RGB", (120, 80), (200, 10, 10))
     exif = im.getexif()

@@ -12,7 +12,7 @@ def draw_label(rgb: np.ndarray, text: str = TEXT) -> np.ndarray:
     """Draw a small legible label in the bottom-left corner, in place; returns the image."""
     size = rgb.shape[0]
     scale = max(0.35, size / 1100.0)
-    thick = max(1, int(round(size / 400)))
+    thick = max(1, round(size / 400))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     pad = max(3, size // 128)
     x0, y1 = pad, size - pad

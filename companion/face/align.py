@@ -7,6 +7,7 @@ stretches no word claims get syllables from the energy envelope (the acoustic fa
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Sequence
@@ -189,7 +190,7 @@ def acoustic(feat: Features, covered: Sequence[Phoneme]) -> list[Phoneme]:
         chosen.sort()
         if not chosen:
             chosen = [len(seg) // 2]
-        cuts = [0] + [(a + b) // 2 for a, b in zip(chosen[:-1], chosen[1:], strict=True)] + [len(seg)]
+        cuts = [0] + [(a + b) // 2 for a, b in itertools.pairwise(chosen)] + [len(seg)]
         for k in range(len(chosen)):
             a = isl.start + cuts[k] * feat.hop
             b = isl.start + cuts[k + 1] * feat.hop

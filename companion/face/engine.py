@@ -121,8 +121,8 @@ def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Pa
         if speech is not None:
             w.write_audio(resample(speech.audio, 48000))
         else:
-            w.write_audio(AudioFrame(np.zeros(int(48000 * len(params) / opts.fps), np.float32),
-                                     48000))
+            silence = np.zeros(int(48000 * len(params) / opts.fps), np.float32)
+            w.write_audio(AudioFrame(samples=silence, sample_rate=48000))
         for img in it:
             w.write_frame(img)
     return out

@@ -43,8 +43,8 @@ def load_image_bytes(data: bytes, name: str = "image") -> LoadedImage:
             if min(w, h) < MIN_SIDE:
                 raise InputError(f"image is too small ({w}×{h}): {name}")
             im.load()
-            im = ImageOps.exif_transpose(im)
-            rgb = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+            upright = ImageOps.exif_transpose(im)
+            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8).copy()
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):

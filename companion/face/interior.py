@@ -82,7 +82,7 @@ class Painter:
         origin = np.array([x0, y0], np.float32)
         h, w = y1 - y0, x1 - x0
         mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(mask, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+        cv2.fillPoly(mask, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
         if not mask.any():
             return
         cx = float(poly[:, 0].mean())
@@ -97,9 +97,9 @@ class Painter:
         patch = self.cavity_deep * (1 - t) + self.cavity_edge * t
         # Tongue: low in the cavity, visible when the jaw drops.
         tongue = np.zeros((h, w), np.uint8)
-        tongue_c = (int(round((cx - x0) * ONE)), int(round((mid_lo - y0 + 0.1 * self.iod) * ONE)))
+        tongue_c = (round((cx - x0) * ONE), round((mid_lo - y0 + 0.1 * self.iod) * ONE))
         tongue_ax = (int(0.3 * self.mouth_w * ONE), int(0.16 * self.iod * ONE))
-        cv2.ellipse(tongue, tongue_c, tongue_ax, 0, 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
+        cv2.ellipse(tongue, tongue_c, tongue_ax, 0, 0, 360, (255,), -1, cv2.LINE_AA, SHIFT)
         ta = (tongue.astype(np.float32) / 255.0)[..., None]
         shade = np.clip(1.0 - (ys - mid_lo + 0.16 * self.iod) / (0.3 * self.iod), 0.6, 1.0)
         patch = patch * (1 - ta) + (self.tongue * shade[..., None]) * ta
@@ -129,7 +129,7 @@ class Painter:
         poly = np.concatenate([edge, tip[::-1]])
         h, w = patch.shape[:2]
         m = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(m, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+        cv2.fillPoly(m, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
         if not m.any():
             return
         gx = np.arange(w, dtype=np.float32) + origin[0]
@@ -169,7 +169,7 @@ class Painter:
             origin = np.array([x0, y0], np.float32)
             h, w = y1 - y0, x1 - x0
             mask = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(mask, [_fp(poly, origin)], 255, cv2.LINE_AA, SHIFT)
+            cv2.fillPoly(mask, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
             gy = np.arange(h, dtype=np.float32)[:, None] + y0
             gx = np.arange(w, dtype=np.float32) + x0
             top = _line_y(gx, lid_rest)[None, :]
@@ -185,11 +185,12 @@ class Painter:
             patch = 0.7 * patch + 0.3 * self.lid[key]
             patch *= (1.0 - 0.1 * t)[..., None]
             lash = np.zeros((h, w), np.uint8)
-            thick = max(1, int(round(0.015 * self.iod)))
-            cv2.polylines(lash, [_fp(lid_now, origin)], False, 255, thick, cv2.LINE_AA, SHIFT)
+            thick = max(1, round(0.015 * self.iod))
+            cv2.polylines(lash, [_fp(lid_now, origin)], False, (255,), thick, cv2.LINE_AA,
+                          SHIFT)
             la = (lash.astype(np.float32) / 255.0)[..., None] * 0.5 * weight
-            mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.01 * self.iod))
-            alpha = (mask.astype(np.float32) / 255.0)[..., None]
+            soft = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.01 * self.iod))
+            alpha = (soft.astype(np.float32) / 255.0)[..., None]
             region = out[y0:y1, x0:x1].astype(np.float32)
             skin = region * (1 - alpha * weight) + patch * alpha * weight
             skin = skin * (1 - la) + self.lash[key] * la

@@ -89,7 +89,7 @@ class CpuRenderer:
                        ).astype(np.int32)
         fill = cv2.fillConvexPoly
         for k in range(len(pts)):
-            fill(ids, pts[k], k, cv2.LINE_8, SUBPIX)
+            fill(ids, pts[k], (k,), cv2.LINE_8, SUBPIX)
         xs = self.hx[:hh, :hw] + np.float32(x0)
         ys = self.hy[:hh, :hw] + np.float32(y0)
         mapx = np.take(c[:, 0], ids) * xs + np.take(c[:, 1], ids) * ys + np.take(c[:, 2], ids)

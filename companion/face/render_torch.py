@@ -8,6 +8,8 @@ grid_sample. Mouth interior and eyelids are painted on the CPU afterwards (small
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from companion.errors import ConsentError, ModelError
@@ -19,7 +21,7 @@ TILE = 16
 CANDIDATES = 96
 
 
-def _torch():  # type: ignore[no-untyped-def]
+def _torch() -> Any:
     try:
         import torch
     except ImportError as e:
@@ -62,9 +64,9 @@ class TorchRenderer:
         self.gy = 2.0 * ys + 0.5
         self.painter = Painter(rig)
 
-    def _rigid(self, v: object, head: object) -> object:
+    def _rigid(self, v: Any, head: Any) -> Any:
         torch = self.torch
-        yaw, pitch, roll, tx, ty, scale = (head[:, i] for i in range(6))  # type: ignore[index]
+        yaw, pitch, roll, tx, ty, scale = (head[:, i] for i in range(6))
         cy, sy, cp, sp = torch.cos(yaw), torch.sin(yaw), torch.cos(pitch), torch.sin(pitch)
         cr, sr = torch.cos(roll), torch.sin(roll)
         zero, one = torch.zeros_like(yaw), torch.ones_like(yaw)
@@ -74,19 +76,19 @@ class TorchRenderer:
         r = rz @ ry @ rx
         q = (v - self.pivot) @ r.transpose(1, 2) * (1.0 + scale)[:, None, None] + self.pivot
         moved = q[..., :2] + torch.stack([tx, ty], -1)[:, None, :] * self.rig.iod
-        return v[..., :2] + self.weight[None, :, None] * (moved - v[..., :2])  # type: ignore[index]
+        return v[..., :2] + self.weight[None, :, None] * (moved - v[..., :2])
 
-    def vertices(self, params: object) -> tuple[object, object]:
+    def vertices(self, params: Any) -> tuple[Any, Any]:
         torch = self.torch
         p = params
-        b = p.shape[0]  # type: ignore[attr-defined]
-        expr = p[:, : len(EXPRESSION)]  # type: ignore[index]
+        b = p.shape[0]
+        expr = p[:, : len(EXPRESSION)]
         v = self.src3.expand(b, -1, -1).clone()
         v[..., :2] += (expr @ self.basis).view(b, -1, 2)
-        head = p[:, INDEX["yaw"]: INDEX["scale"] + 1]  # type: ignore[index]
+        head = p[:, INDEX["yaw"]: INDEX["scale"] + 1]
         main = self._rigid(v, head)
         h = self.src3.expand(b, -1, -1).clone()
-        gaze = torch.clamp(p[:, [INDEX["gaze_x"], INDEX["gaze_y"]]], -0.7, 0.7)  # type: ignore[index]
+        gaze = torch.clamp(p[:, [INDEX["gaze_x"], INDEX["gaze_y"]]], -0.7, 0.7)
         h[:, 468:478, :2] += gaze[:, None, :] * self.iris_r
         hole = self._rigid(h, head)
         return main, hole
@@ -99,17 +101,17 @@ class TorchRenderer:
             main, hole = self.vertices(p)
             frames = self._warp(main, hole)
             out = frames.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
-            main_np = main.cpu().numpy()  # type: ignore[attr-defined]
-            hole_np = hole.cpu().numpy()  # type: ignore[attr-defined]
+            main_np = main.cpu().numpy()
+            hole_np = hole.cpu().numpy()
         for i in range(len(out)):
             self.painter.mouth(out[i], main_np[i], hole_np[i])
             self.painter.eyelids(out[i], main_np[i], hole_np[i], np.asarray(params[i]))
         return out
 
-    def _warp(self, main: object, hole: object) -> object:
+    def _warp(self, main: Any, hole: Any) -> Any:
         torch = self.torch
         f = torch.nn.functional
-        b = main.shape[0]  # type: ignore[attr-defined]
+        b = main.shape[0]
         verts = torch.cat([hole, main], dim=1)  # (B, 2N, 2)
         dst = verts[:, self.tris]  # (B, T, 3, 2)
         coef = self._affines(dst)  # (B, T, 6)
@@ -157,8 +159,8 @@ class TorchRenderer:
         mx = torch.where(any_in, mx, px.expand_as(mx))
         my = torch.where(any_in, my, py.expand_as(my))
 
-        def untile(m: object) -> object:
-            g = m.view(b, nt, nt, TILE, TILE).permute(0, 1, 3, 2, 4)  # type: ignore[attr-defined]
+        def untile(m: Any) -> Any:
+            g = m.view(b, nt, nt, TILE, TILE).permute(0, 1, 3, 2, 4)
             return g.reshape(b, nt * TILE, nt * TILE)[:, : self.half, : self.half]
 
         grid = torch.stack([untile(mx), untile(my)], dim=1)  # (B, 2, half, half)
@@ -169,12 +171,12 @@ class TorchRenderer:
         return f.grid_sample(img, norm.permute(0, 2, 3, 1), mode="bilinear",
                              padding_mode="reflection", align_corners=False)
 
-    def _affines(self, dst: object) -> object:
+    def _affines(self, dst: Any) -> Any:
         torch = self.torch
         s = self.src_tri
-        x0, y0 = dst[..., 0, 0], dst[..., 0, 1]  # type: ignore[index]
-        dx1, dy1 = dst[..., 1, 0] - x0, dst[..., 1, 1] - y0  # type: ignore[index]
-        dx2, dy2 = dst[..., 2, 0] - x0, dst[..., 2, 1] - y0  # type: ignore[index]
+        x0, y0 = dst[..., 0, 0], dst[..., 0, 1]
+        dx1, dy1 = dst[..., 1, 0] - x0, dst[..., 1, 1] - y0
+        dx2, dy2 = dst[..., 2, 0] - x0, dst[..., 2, 1] - y0
         u0, v0 = s[:, 0, 0], s[:, 0, 1]
         du1, dv1 = s[:, 1, 0] - u0, s[:, 1, 1] - v0
         du2, dv2 = s[:, 2, 0] - u0, s[:, 2, 1] - v0

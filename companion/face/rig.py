@@ -101,7 +101,8 @@ def _eye_centre(lm: np.ndarray, contour: tuple[int, ...]) -> np.ndarray:
 
 
 def _iod(lm: np.ndarray) -> float:
-    return float(np.linalg.norm(_eye_centre(lm, T.EYE_A_CONTOUR) - _eye_centre(lm, T.EYE_B_CONTOUR)))
+    a = _eye_centre(lm, T.EYE_A_CONTOUR)
+    return float(np.linalg.norm(a - _eye_centre(lm, T.EYE_B_CONTOUR)))
 
 
 def _pick_face(src: LoadedImage, face: int | None, fa: FaceAnalyzer) -> np.ndarray:
@@ -156,7 +157,8 @@ def _similarity(lm: np.ndarray, size: int) -> np.ndarray:
     angle = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
     scale = TARGET_IOD * size / _iod(lm)
     anchor = lm[list(T.FACE_OVAL), :2].mean(axis=0)
-    m = cv2.getRotationMatrix2D((float(anchor[0]), float(anchor[1])), float(angle), float(scale))
+    m = np.asarray(cv2.getRotationMatrix2D((float(anchor[0]), float(anchor[1])), float(angle),
+                                           float(scale)), np.float64)
     m[:, 2] += np.array([ANCHOR[0] * size, ANCHOR[1] * size]) - anchor
     return m
 
@@ -164,7 +166,7 @@ def _similarity(lm: np.ndarray, size: int) -> np.ndarray:
 def _strip_colour(img: np.ndarray, pts_a: np.ndarray, pts_b: np.ndarray, q: float) -> list[float]:
     poly = np.concatenate([pts_a, pts_b[::-1]]).astype(np.int32)
     mask = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [poly], 255)
+    cv2.fillPoly(mask, [poly], (255,))
     px = img[mask > 0]
     if len(px) == 0:
         return [float(v) for v in img.reshape(-1, 3).mean(axis=0)]

@@ -32,7 +32,7 @@ class Mp4Writer:
         self._v.pix_fmt = "yuv420p"
         self._v.options = {"crf": str(crf), "preset": "veryfast"}
         self._a = self._c.add_stream("aac", rate=AAC_RATE)
-        self._a.layout = "mono"  # type: ignore[union-attr]
+        self._a.layout = "mono"
         self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=AAC_RATE,
                                             frame_size=1024)
         self._n = 0

@@ -19,10 +19,9 @@ def _load(model: str, compute_type: str) -> Any:
         if key not in _cache:
             from faster_whisper import WhisperModel
 
-            if model == "tiny.en":
-                path = str(models.require("whisper-tiny.en") / "model")
-            else:
-                path = model  # a local CTranslate2 directory given by the user
+            # "tiny.en" is the embedded model; anything else is a local CTranslate2 directory.
+            path = (str(models.require("whisper-tiny.en") / "model") if model == "tiny.en"
+                    else model)
             _cache[key] = WhisperModel(path, device="cpu", compute_type=compute_type,
                                        cpu_threads=2, local_files_only=True)
         return _cache[key]

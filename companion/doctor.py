@@ -1,0 +1,106 @@
+"""`companion doctor`: what works on this machine, and the command that fixes what does not."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Callable
+
+from companion import models
+
+
+def _check(label: str, fn: Callable[[], str]) -> bool:
+    try:
+        detail = fn()
+        print(f"  ok    {label}{': ' + detail if detail else ''}")
+        return True
+    except Exception as e:  # every failure becomes a line with its fix
+        print(f"  FAIL  {label}: {e}")
+        return False
+
+
+def _numpy() -> str:
+    import numpy
+
+    if int(numpy.__version__.split(".")[0]) >= 2:
+        raise RuntimeError(f"numpy {numpy.__version__}; mediapipe 0.10.21 needs numpy<2 — "
+                           "fix: pip install 'numpy==1.26.4'")
+    return numpy.__version__
+
+
+def _opencv() -> str:
+    import cv2
+
+    return cv2.__version__
+
+
+def _h264() -> str:
+    import av
+
+    missing = [c for c in ("libx264", "aac") if c not in av.codecs_available]
+    if missing:
+        raise RuntimeError(f"PyAV lacks {missing} — fix: pip install --force-reinstall av")
+    return f"PyAV {av.__version__} with libx264 + aac"
+
+
+def _face() -> str:
+    import numpy as np
+
+    from companion.face.landmarks import FaceAnalyzer
+
+    fa = FaceAnalyzer()
+    fa.landmarks(np.zeros((64, 64, 3), np.uint8))
+    fa.close()
+    return "MediaPipe face mesh loads"
+
+
+def _tts() -> str:
+    from companion.tts import make_tts
+
+    seg = make_tts("piper").synthesize("Hi.")
+    return f"piper voice speaks ({len(seg.phonemes)} phones timed)"
+
+
+def _espeak() -> str:
+    from companion.tts import make_tts
+
+    seg = make_tts("espeak").synthesize("Hi.")
+    return f"espeak-ng speaks ({len(seg.phonemes)} phones timed)"
+
+
+def _torch() -> str:
+    if importlib.util.find_spec("torch") is None:
+        raise RuntimeError("not installed (optional: GPU render path) — fix: "
+                           "pip install 'torch==2.13.0'")
+    import torch
+
+    return f"torch {torch.__version__}, CUDA {'yes' if torch.cuda.is_available() else 'no'}"
+
+
+def _model(spec: models.ModelSpec) -> Callable[[], str]:
+    def check() -> str:
+        st = models.status(spec)
+        if not st.verified:
+            raise RuntimeError(st.problem)
+        return f"verified, {st.size_bytes / 1e6:.1f} MB"
+
+    return check
+
+
+def run_checks() -> bool:
+    print("models:")
+    ok = True
+    for s in models.REGISTRY:
+        ok &= _check(s.name, _model(s))
+    print("libraries:")
+    ok &= _check("numpy", _numpy)
+    ok &= _check("opencv", _opencv)
+    ok &= _check("video encoding", _h264)
+    ok &= _check("face landmarks", _face)
+    ok &= _check("speech synthesis", _tts)
+    ok &= _check("fallback speech synthesis", _espeak)
+    _check("torch (optional)", _torch)
+    ff = shutil.which("ffprobe")
+    print(f"  info  ffprobe {'found' if ff else 'not installed (not needed: PyAV is used)'}")
+    print("everything needed works" if ok else "some checks failed: run the fix shown above")
+    return ok
