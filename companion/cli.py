@@ -107,6 +107,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.render import run
 
         run(Path(a.out), frames=a.frames)
+    elif a.what == "quality":
+        from companion.bench.lipsync import run as run_quality
+
+        run_quality(Path(a.out), Path(a.data))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
-    p.add_argument("what", choices=("render",))
+    p.add_argument("what", choices=("render", "quality"))
+    p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)
     p.set_defaults(func=cmd_bench)

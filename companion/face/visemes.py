@@ -21,14 +21,19 @@ class Viseme:
     pucker: float = 0.0
     upper_raise: float = 0.0
     strength: float = 1.0
+    decay: float = 0.04  # seconds: how far the phone's pull reaches beyond its own interval
 
 
 REST = Viseme(0.0, strength=0.4)
 _V = Viseme
 TABLE: dict[str, Viseme] = {
     # closures and near-closures
-    "p": _V(0.0, strength=14), "b": _V(0.0, strength=14), "m": _V(0.0, strength=14),
-    "f": _V(0.04, upper_raise=0.35, strength=5), "v": _V(0.04, upper_raise=0.35, strength=5),
+    # Closures dominate hard inside their interval but fall off fast, so the lips really meet on
+    # /p b m/ without dragging neighbouring vowels shut.
+    "p": _V(0.0, strength=14, decay=0.02), "b": _V(0.0, strength=14, decay=0.02),
+    "m": _V(0.0, strength=14, decay=0.02),
+    "f": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
+    "v": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
     "θ": _V(0.14, width=0.2, strength=1.2), "ð": _V(0.14, width=0.2, strength=1.2),
     # tongue consonants keep the jaw fairly high
     "t": _V(0.14, width=0.25, strength=0.9), "d": _V(0.14, width=0.25, strength=0.9),
@@ -81,7 +86,7 @@ def is_pause(symbol: str) -> bool:
 
 
 def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarray,
-                 lead: float = 0.03, decay: float = 0.04) -> np.ndarray:
+                 lead: float = 0.03) -> np.ndarray:
     """Mouth parameters (len(times), 4): jaw, width, pucker, upper_raise at each time.
 
     `lead` shifts targets earlier: the lips move before the sound they shape.
@@ -96,10 +101,10 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
         half = max(ph.duration, 1e-3) / 2.0
         c = ph.start + half
         outside = np.maximum(np.abs(t - c) - half, 0.0)
-        near = outside < 8 * decay
+        near = outside < 8 * v.decay
         if not near.any():
             continue
-        dom = v.strength * np.exp(-outside[near] / decay)
+        dom = v.strength * np.exp(-outside[near] / v.decay)
         num[near] += dom[:, None] * np.array([v.jaw, v.width, v.pucker, v.upper_raise])
         den[near] += dom
     return (num / den[:, None]).astype(np.float32)
