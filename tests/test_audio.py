@@ -42,7 +42,7 @@ def test_features_find_speech_and_silence(data: Path) -> None:
     assert not silent.voiced.any()
     assert (f.f0[f.voiced] > 0).mean() > 0.3  # pitch found on much of the speech
     voiced_f0 = f.f0[f.f0 > 0]
-    assert 60 <= voiced_f0.min() and voiced_f0.max() <= 400
+    assert voiced_f0.min() >= 60 and voiced_f0.max() <= 400
     assert voiced_f0.std() > 10  # intonation moves: there is prosody to follow
 
 

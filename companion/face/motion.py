@@ -70,7 +70,7 @@ def _smooth_noise(rng: np.random.Generator, t: np.ndarray, amp: float, f_lo: flo
 
 def _blink_shape(dt: np.ndarray) -> np.ndarray:
     """Lid closure over time since blink onset: fast close, brief hold, slower open."""
-    close, hold, open_ = 0.075, 0.04, 0.15
+    close, hold, open_ = 0.08, 0.07, 0.16
     out = np.zeros_like(dt)
     a = (dt >= 0) & (dt < close)
     out[a] = np.sin(0.5 * np.pi * dt[a] / close)
