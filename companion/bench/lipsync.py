@@ -45,12 +45,12 @@ def idle(rig: Any, seconds: int = 60) -> dict[str, Any]:
 def run(out_dir: Path, data: Path) -> dict[str, Any]:
     av = resolve("mona-lisa")
     rig = build_rig(av.image, av.consent)
-    result = {"avatar": "mona-lisa",
-              "lipsync": [lipsync(rig, data / c) for c in CLIPS if (data / c).is_file()],
-              "idle": idle(rig)}
+    rows = [lipsync(rig, data / c) for c in CLIPS if (data / c).is_file()]
+    blink = idle(rig)
+    result: dict[str, Any] = {"avatar": "mona-lisa", "lipsync": rows, "idle": blink}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
-    for row in result["lipsync"]:
+    for row in rows:
         print(f"lip sync {row['clip']}: r={row['r_at_best_lag']} at lag {row['best_lag_frames']}")
-    print(f"idle 60 s: {result['idle']['blinks']} blinks")
+    print(f"idle 60 s: {blink['blinks']} blinks")
     return result
