@@ -35,23 +35,26 @@ def test_lip_sync_on_real_speech_without_transcript(clip: str, data: Path, tmp_p
 
 
 def test_mouth_closes_on_every_bilabial(mona: Rig) -> None:
-    seg = make_tts("piper").synthesize("Bob and Mary pick apples.")
-    speech = engine.speech_from_segment(seg)
+    """Piper samples its durations, so three syntheses give three different timings."""
+    tts = make_tts("piper")
+    rest_ap = float(Q.track([mona.image]).aperture[0])  # the portrait's own closed mouth
     opts = engine.RenderOptions(label=False)
-    params = engine.plan(speech, speech.duration, opts)
-    frames = list(engine.frames(mona, params, opts))
-    track = Q.track(frames)
-    open_ap = np.nanpercentile(track.aperture, 95)
-    times = (np.arange(len(frames)) + 0.5) / 25
-    bilabials = [p for p in seg.phonemes if p.symbol in ("b", "m", "p")]
-    assert len(bilabials) == 5
-    for p in bilabials:
-        # frames whose display interval overlaps the closure
-        idx = np.flatnonzero((times + 0.02 >= p.start) & (times - 0.02 <= p.end))
-        if len(idx) == 0:
-            idx = np.array([int(np.argmin(np.abs(times - (p.start + p.end) / 2)))])
-        closed = np.nanmin(track.aperture[idx])
-        assert closed < 0.25 * open_ap and closed < 0.03, (p, closed, open_ap)
+    for _ in range(3):
+        seg = tts.synthesize("Bob and Mary pick apples.")
+        speech = engine.speech_from_segment(seg)
+        params = engine.plan(speech, speech.duration, opts)
+        frames = list(engine.frames(mona, params, opts))
+        track = Q.track(frames)
+        open_ap = np.nanpercentile(track.aperture, 95)
+        assert open_ap > rest_ap + 0.05  # the mouth does open on the vowels
+        times = (np.arange(len(frames)) + 0.5) / 25
+        bilabials = [p for p in seg.phonemes if p.symbol in ("b", "m", "p")]
+        assert len(bilabials) == 5
+        for p in bilabials:
+            # frames whose display interval [i/25, (i+1)/25) overlaps the closure
+            idx = np.flatnonzero((times + 0.02 > p.start) & (times - 0.02 < p.end))
+            closed = np.nanmin(track.aperture[idx])
+            assert closed < max(0.25 * open_ap, rest_ap + 0.01), (p, closed, rest_ap, open_ap)
 
 
 def test_idle_minute_blinks_naturally_and_never_freezes(tmp_path: Path) -> None:

@@ -86,6 +86,8 @@ def test_generated_motion_does_not_fold_the_mesh(mona: Rig) -> None:
     near = np.array([any(int(v) in guarded for v in tri) and not any(int(v) in corners
                                                                       for v in tri)
                      for tri in mona.triangles])
+    # Slivers under 1 px² at rest (where detected lips touch) cover no pixel: their sign is noise.
+    near &= signed_areas(mona.triangles, mona.vertices) > 1.0
     phones = []
     for i, start in enumerate(np.arange(0.2, 19.5, 0.12)):
         phones.append(engine.Phoneme(["m", "ɑ", "i", "u", "p", "æ", "s", "o"][i % 8],

@@ -89,7 +89,8 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
                  lead: float = 0.03) -> np.ndarray:
     """Mouth parameters (len(times), 4): jaw, width, pucker, upper_raise at each time.
 
-    `lead` shifts targets earlier: the lips move before the sound they shape.
+    `lead` shifts targets earlier: the lips move before the sound they shape. A closure still
+    holds until its release: the lips close early but do not open before the burst.
     """
     t = np.asarray(times, np.float64) + lead
     num = np.zeros((len(t), 4))
@@ -98,7 +99,8 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
     den += 0.05
     for ph in phonemes:
         v = viseme(ph.symbol)
-        half = max(ph.duration, 1e-3) / 2.0
+        end = ph.end + (lead if ph.symbol in BILABIALS else 0.0)
+        half = max(end - ph.start, 1e-3) / 2.0
         c = ph.start + half
         outside = np.maximum(np.abs(t - c) - half, 0.0)
         near = outside < 8 * v.decay
