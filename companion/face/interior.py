@@ -7,6 +7,8 @@ nothing is painted and the frame is the portrait.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -27,6 +29,33 @@ def _line_y(x: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """y of a polyline at x (the polyline may run either way)."""
     order = np.argsort(pts[:, 0])
     return np.interp(x, pts[order, 0], pts[order, 1])
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A small window of the frame around a polygon, with the polygon's anti-aliased mask."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    mask: np.ndarray  # (h, w) uint8
+
+    @property
+    def origin(self) -> np.ndarray:
+        return np.array([self.x0, self.y0], np.float32)
+
+
+def _patch(poly: np.ndarray, size: int) -> Patch | None:
+    x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 3, 0)
+    x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 4, size)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [_fp(poly, np.array([x0, y0], np.float32))], (255,), cv2.LINE_AA, SHIFT)
+    if not mask.any():
+        return None
+    return Patch(int(x0), int(y0), int(x1), int(y1), mask)
 
 
 def _fp(pts: np.ndarray, origin: np.ndarray) -> np.ndarray:
@@ -74,17 +103,11 @@ class Painter:
             return
         weight = float(np.clip((opening - 0.25) / 2.5, 0.0, 1.0))
         poly = np.concatenate([up, lo[::-1][1:-1]])
-        size = out.shape[0]
-        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 3, 0)
-        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 4, size)
-        if x1 - x0 < 2 or y1 - y0 < 2:
+        pt = _patch(poly, out.shape[0])
+        if pt is None:
             return
-        origin = np.array([x0, y0], np.float32)
-        h, w = y1 - y0, x1 - x0
-        mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(mask, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
-        if not mask.any():
-            return
+        x0, y0, x1, y1, mask, origin = pt.x0, pt.y0, pt.x1, pt.y1, pt.mask, pt.origin
+        h, w = mask.shape
         cx = float(poly[:, 0].mean())
         mid_up = float(up[1:-1, 1].mean())
         mid_lo = float(lo[1:-1, 1].mean())
@@ -160,16 +183,11 @@ class Painter:
             weight = float(np.clip((b - 0.12) / 0.45, 0.0, 1.0))
             lid_now = main[[corners[0], *upper, corners[1]]]
             lid_rest = hole[[corners[0], *upper, corners[1]]]
-            poly = np.concatenate([lid_rest, lid_now[::-1]])
-            size = out.shape[0]
-            x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 3, 0)
-            x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 4, size)
-            if x1 - x0 < 2 or y1 - y0 < 2:
+            pt = _patch(np.concatenate([lid_rest, lid_now[::-1]]), out.shape[0])
+            if pt is None:
                 continue
-            origin = np.array([x0, y0], np.float32)
-            h, w = y1 - y0, x1 - x0
-            mask = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(mask, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
+            x0, y0, x1, y1, mask, origin = pt.x0, pt.y0, pt.x1, pt.y1, pt.mask, pt.origin
+            h, w = mask.shape
             gy = np.arange(h, dtype=np.float32)[:, None] + y0
             gx = np.arange(w, dtype=np.float32) + x0
             top = _line_y(gx, lid_rest)[None, :]
