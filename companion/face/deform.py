@@ -105,7 +105,7 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
         meet = np.array([0.6, 0.85, 0.94, 0.94, 0.94, 0.85, 0.6])
         b[list(upper), 1] = meet * gap
         b[list(lower), 1] = -(1.0 - meet) * gap
-        b[list(crease), 1] = 0.4 * gap
+        b[list(crease), 1] = 0.3 * gap
 
     brow = basis[INDEX["brow_raise"]]
     inner = basis[INDEX["brow_inner"]]
