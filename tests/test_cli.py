@@ -46,6 +46,13 @@ def test_say_other_frame_rates(fps: str, tmp_path: Path) -> None:
     assert _probe(out)["fps"] == float(fps)
 
 
+def test_torch_backend_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "torch.mp4"
+    r = run_cli("say", "Hi.", "--backend", "torch", "--voice", "espeak", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert _probe(out)["frames"] > 5
+
+
 def test_still_frame_with_at(tmp_path: Path, data: Path) -> None:
     out = tmp_path / "still.png"
     r = run_cli("render", "--audio", str(data / "en_vctk_p240_00000_female.mp3"), "--at", "1.5",

@@ -100,7 +100,8 @@ class TorchRenderer:
             p = torch.as_tensor(np.asarray(params, np.float32), device=self.device)
             main, hole = self.vertices(p)
             frames = self._warp(main, hole)
-            out = frames.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+            out = (frames.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8)
+                   .contiguous().cpu().numpy())
             main_np = main.cpu().numpy()
             hole_np = hole.cpu().numpy()
         for i in range(len(out)):
