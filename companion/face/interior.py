@@ -201,7 +201,8 @@ class Painter:
             patch = cv2.remap(out, mapx, mapy, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
             # Soften vertically: the mirrored strip is thin, so its texture would streak.
-            patch = cv2.GaussianBlur(patch, (0, 0), sigmaX=0.6, sigmaY=max(1.0, 0.02 * self.iod))
+            patch = np.asarray(cv2.GaussianBlur(patch, (0, 0), sigmaX=0.6,
+                                                sigmaY=max(1.0, 0.02 * self.iod)), np.float32)
             patch = 0.7 * patch + 0.3 * self.lid[key]
             patch *= (1.0 - 0.1 * t)[..., None]
             lash = np.zeros((h, w), np.uint8)

@@ -1,0 +1,82 @@
+"""The live face stream: idle motion, queued speech with its audio, barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import numpy as np
+
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace
+from companion.face.rig import Rig
+from companion.frames import AudioFrame, Phoneme, SpeechSegment
+
+
+def _segment(seconds: float, text: str, rate: int = 22050) -> SpeechSegment:
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 150 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)))
+    words = text.split()
+    step = seconds / (2 * len(words))
+    phones = []
+    for i in range(2 * len(words)):
+        phones.append(Phoneme("m" if i % 2 == 0 else "ɑ", i * step, (i + 1) * step))
+    return SpeechSegment(audio=AudioFrame(samples=tone.astype(np.float32), sample_rate=rate),
+                         phonemes=tuple(phones), text=text)
+
+
+def test_idle_stream_moves_and_is_silent(mona: Rig) -> None:
+    live = LiveFace(mona, RenderOptions(label=False))
+    frames = [live.next_frame() for _ in range(50)]
+    assert [f.video.index for f in frames] == list(range(50))
+    assert all(not f.speaking and not f.audio.samples.any() for f in frames)
+    assert all(not np.array_equal(a.video.image, b.video.image)
+               for a, b in itertools.pairwise(frames))
+    assert sum(len(f.audio.samples) for f in frames) == 2 * 22050  # 2 s of audio clock
+
+
+def test_speech_plays_back_to_back_with_its_audio(mona: Rig) -> None:
+    live = LiveFace(mona, RenderOptions(label=False))
+    for _ in range(5):
+        live.next_frame()
+    a, b = _segment(1.0, "one two"), _segment(0.6, "three")
+    live.push_audio(a)
+    live.push_audio(b)
+    assert abs(live.buffered_seconds - 1.6) < 0.05
+    frames = [live.next_frame() for _ in range(60)]
+    spoken = [f for f in frames if f.speaking]
+    assert 39 <= len(spoken) <= 41  # 1.6 s at 25 fps
+    audio = np.concatenate([f.audio.samples for f in frames])
+    expected = np.concatenate([a.audio.samples, b.audio.samples])
+    assert np.allclose(audio[: len(expected)], expected, atol=1e-6)
+    assert not audio[len(expected) + 10:].any()
+    assert live.state == "listening" and not live.speaking
+
+
+def test_clear_buffer_stops_at_once_and_reports_what_was_heard(mona: Rig) -> None:
+    live = LiveFace(mona, RenderOptions(label=False))
+    first, second = _segment(2.0, "a long first sentence here"), _segment(1.0, "never heard")
+    live.push_audio(first)
+    live.push_audio(second)
+    for _ in range(25):  # one second in
+        live.next_frame()
+    heard = live.clear_buffer()
+    assert len(heard) == 1 and heard[0].segment is first
+    assert abs(heard[0].seconds - 1.0) < 0.05 and not heard[0].complete
+    assert heard[0].words() in ("a long", "a long first")
+    after = live.next_frame()
+    assert not after.speaking and not after.audio.samples.any()
+
+
+def test_async_frames_unpaced(mona: Rig) -> None:
+    live = LiveFace(mona, RenderOptions(label=False))
+
+    async def take(n: int) -> list[int]:
+        out = []
+        async for f in live.frames(realtime=False):
+            out.append(f.video.index)
+            if len(out) == n:
+                live.close()
+        return out
+
+    assert asyncio.run(take(10)) == list(range(10))
