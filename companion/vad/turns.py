@@ -1,0 +1,106 @@
+"""Turn taking from VAD probabilities: when the user starts, pauses, resumes and ends a turn.
+
+Works on a clock of 32 ms chunks, not on wall time, so it behaves the same live, from a file or
+in a test. Speech must last `min_speech_ms` before it counts (a cough or "mm-hm" does not start a
+turn or interrupt the avatar); a turn ends after `silence_ms` of silence. At `speculative_ms` of
+silence a "pause" event lets the recogniser start early; if speech resumes, "resume" cancels it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CHUNK_S = 0.032
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    threshold: float = 0.5
+    min_speech_ms: int = 300  # shorter speech is noise: no turn, no barge-in
+    silence_ms: int = 600  # silence that ends a turn
+    speculative_ms: int = 250  # silence after which STT may start early
+    pad_ms: int = 200  # audio kept before speech start and after its end
+    max_turn_s: float = 30.0  # a turn longer than this is cut and sent
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    kind: str  # "start" | "pause" | "resume" | "end"
+    time: float  # seconds on the audio clock
+    audio: np.ndarray | None = None  # the turn so far ("pause") or whole ("end"), 16 kHz
+
+
+class TurnDetector:
+    def __init__(self, config: TurnConfig | None = None) -> None:
+        self.cfg = config or TurnConfig()
+        self._t = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget any turn in progress (the clock keeps running)."""
+        self._chunks: list[np.ndarray] = []
+        self._history: list[np.ndarray] = []  # recent chunks before speech (padding)
+        self._speech_run = 0.0
+        self._silence_run = 0.0
+        self._in_turn = False
+        self._paused = False
+        self._candidate: list[np.ndarray] = []
+
+    @property
+    def in_turn(self) -> bool:
+        return self._in_turn
+
+    def push(self, chunk: np.ndarray, prob: float) -> list[TurnEvent]:
+        """Feed one 32 ms chunk and its speech probability; returns what happened."""
+        cfg = self.cfg
+        events: list[TurnEvent] = []
+        self._t += CHUNK_S
+        speech = prob >= cfg.threshold
+        pad_chunks = max(1, int(cfg.pad_ms / 1000 / CHUNK_S))
+        if not self._in_turn:
+            if speech:
+                self._speech_run += CHUNK_S
+                self._candidate.append(chunk)
+                if self._speech_run * 1000 >= cfg.min_speech_ms:
+                    self._in_turn = True
+                    self._silence_run = 0.0
+                    self._chunks = self._history[-pad_chunks:] + self._candidate
+                    self._candidate = []
+                    events.append(TurnEvent("start", self._t - self._speech_run))
+            else:
+                # speech too short to count: it becomes history (padding) again
+                self._history.extend(self._candidate)
+                self._candidate = []
+                self._speech_run = 0.0
+                self._history.append(chunk)
+            self._history = self._history[-pad_chunks:]
+            return events
+        self._chunks.append(chunk)
+        if speech:
+            if self._paused:
+                events.append(TurnEvent("resume", self._t))
+                self._paused = False
+            self._silence_run = 0.0
+        else:
+            self._silence_run += CHUNK_S
+            if not self._paused and self._silence_run * 1000 >= cfg.speculative_ms:
+                self._paused = True
+                events.append(TurnEvent("pause", self._t, self._turn_audio(pad_chunks)))
+        too_long = len(self._chunks) * CHUNK_S >= cfg.max_turn_s
+        if self._silence_run * 1000 >= cfg.silence_ms or too_long:
+            events.append(TurnEvent("end", self._t, self._turn_audio(pad_chunks)))
+            self._in_turn = False
+            self._paused = False
+            self._speech_run = 0.0
+            self._silence_run = 0.0
+            self._history = []
+            self._chunks = []
+        return events
+
+    def _turn_audio(self, pad_chunks: int) -> np.ndarray:
+        # keep `pad_ms` of the trailing silence, drop the rest
+        trailing = int(self._silence_run / CHUNK_S)
+        keep = len(self._chunks) - max(0, trailing - pad_chunks)
+        return np.concatenate(self._chunks[:keep]) if keep > 0 else np.zeros(0, np.float32)
