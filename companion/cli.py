@@ -83,11 +83,13 @@ def cmd_render(a: argparse.Namespace) -> None:
 def cmd_models(a: argparse.Namespace) -> None:
     from companion import models
 
-    print(f"{'model':32} {'installed':9} {'verified':8} {'size':>9}  package")
+    print(f"{'model':32} {'installed':9} {'verified':8} {'size':>9}  package "
+          "(optional models are marked *)")
     for s in models.REGISTRY:
         st = models.status(s, check_hashes=not a.fast)
         size = f"{st.size_bytes / 1e6:.1f} MB" if st.size_bytes else "-"
-        print(f"{s.name:32} {'yes' if st.installed else 'NO':9} "
+        name = s.name if s.default else s.name + " *"
+        print(f"{name:32} {'yes' if st.installed else 'NO':9} "
               f"{'yes' if st.verified else ('-' if a.fast else 'NO'):8} {size:>9}  "
               f"{s.requirement}")
         if st.problem:
@@ -107,6 +109,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.render import run
 
         run(Path(a.out), frames=a.frames)
+    elif a.what == "llm":
+        from companion.bench.llm_compare import run as run_llm
+
+        run_llm(Path("docs/llm-comparison.md"), Path(a.out) / "llm.json")
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
@@ -132,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
-    p.add_argument("what", choices=("render", "quality"))
+    p.add_argument("what", choices=("render", "quality", "llm"))
     p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)

@@ -1,0 +1,56 @@
+"""Cut streamed LLM text into speakable pieces: sentences, and early clauses so the first words
+can be spoken while the rest is still being generated."""
+
+from __future__ import annotations
+
+import re
+
+_END = re.compile(r"[.!?…]+[\"')\]]*\s")
+_CLAUSE = re.compile(r"[,;:—–]\s")
+
+
+class ClauseSplitter:
+    def __init__(self, first_clause_words: int = 4, max_chars: int = 160) -> None:
+        self.first_clause_words = first_clause_words
+        self.max_chars = max_chars
+        self._buf = ""
+        self._emitted = 0
+
+    def push(self, text: str) -> list[str]:
+        self._buf += text
+        out: list[str] = []
+        while True:
+            piece = self._next()
+            if piece is None:
+                break
+            out.append(piece)
+        return out
+
+    def flush(self) -> list[str]:
+        rest = self._buf.strip()
+        self._buf = ""
+        return [rest] if _speakable(rest) else []
+
+    def _next(self) -> str | None:
+        m = _END.search(self._buf)
+        cut = m.end() if m else None
+        if cut is None and self._emitted == 0:
+            # The very first clause goes out early: latency matters most there.
+            for c in _CLAUSE.finditer(self._buf):
+                if len(self._buf[: c.start()].split()) >= self.first_clause_words:
+                    cut = c.end()
+                    break
+        if cut is None and len(self._buf) > self.max_chars:
+            clauses = list(_CLAUSE.finditer(self._buf))
+            cut = clauses[-1].end() if clauses else (self._buf.rfind(" ") + 1 or len(self._buf))
+        if cut is None:
+            return None
+        piece, self._buf = self._buf[:cut].strip(), self._buf[cut:]
+        if not _speakable(piece):
+            return None if not self._buf else self._next()
+        self._emitted += 1
+        return piece
+
+
+def _speakable(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)

@@ -1,0 +1,131 @@
+"""LLM base class. `stream()` owns timeouts, stop strings, cancellation and errors; a backend
+implements only `_generate`, a blocking token iterator that runs in a worker thread."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+
+from companion.errors import CompanionError, InputError
+
+
+class LLMError(CompanionError):
+    """The model failed or timed out; the conversation goes on without this reply."""
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    max_tokens: int = 80
+    temperature: float = 0.7
+    first_token_timeout_s: float = 15.0
+    total_timeout_s: float = 60.0
+    stop: tuple[str, ...] = ()
+
+
+_DONE = object()
+
+
+class LLM(abc.ABC):
+    name = "llm"
+    model = ""
+
+    def load(self) -> None:  # noqa: B027 - an optional hook: most backends load lazily
+        """Load weights / check the endpoint (blocking; call once, off the event loop)."""
+
+    async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None
+                     ) -> AsyncIterator[str]:
+        """Text pieces as they are generated. Cancelling the consumer stops the generation."""
+        opts = options or LLMOptions()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def worker() -> None:
+            try:
+                for piece in self._generate(list(messages), opts, stop):
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+            except Exception as e:  # handed to the consumer as an LLMError
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+        thread = threading.Thread(target=worker, name=f"llm:{self.name}", daemon=True)
+        thread.start()
+        text = ""
+        emitted = 0
+        deadline = loop.time() + opts.total_timeout_s
+        first = True
+        try:
+            while True:
+                limit = opts.first_token_timeout_s if first else deadline - loop.time()
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=max(0.01, limit))
+                except TimeoutError:
+                    raise LLMError(f"{self.name} did not answer in time "
+                                   f"({'first token' if first else 'reply'})") from None
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise LLMError(f"{self.name} failed: {item}") from item
+                first = False
+                text += str(item)
+                cut = _find_stop(text, opts.stop)
+                if cut is not None:
+                    if cut > emitted:
+                        yield text[emitted:cut]
+                    break
+                # Hold back a tail that could be the start of a stop string.
+                safe = len(text) - max((len(s) - 1 for s in opts.stop), default=0)
+                if safe > emitted:
+                    yield text[emitted:safe]
+                    emitted = safe
+            else:  # pragma: no cover
+                pass
+            if _find_stop(text, opts.stop) is None and len(text) > emitted:
+                yield text[emitted:]
+        finally:
+            stop.set()
+
+    async def complete(self, messages: Sequence[Message], options: LLMOptions | None = None
+                       ) -> str:
+        return "".join([p async for p in self.stream(messages, options)])
+
+    @abc.abstractmethod
+    def _generate(self, messages: list[Message], options: LLMOptions,
+                  stop: threading.Event) -> Iterator[str]: ...
+
+
+def _find_stop(text: str, stops: Sequence[str]) -> int | None:
+    hits = [text.find(s) for s in stops if s and s in text]
+    return min(hits) if hits else None
+
+
+def make_llm(spec: str) -> LLM:
+    """Backend by name: 'embedded' (default), 'embedded:NAME', 'transformers:DIR|HF_ID|FILE.gguf',
+    'openai:MODEL' (base URL and key from COMPANION_LLM_BASE_URL / COMPANION_LLM_API_KEY)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "embedded":
+        from companion.llm.embedded import embedded_llm
+
+        return embedded_llm(arg or None)
+    if kind == "transformers":
+        from companion.llm.transformers_llm import TransformersLLM
+
+        return TransformersLLM(arg)
+    if kind == "openai":
+        from companion.llm.openai_compat import OpenAICompatLLM
+
+        return OpenAICompatLLM(model=arg)
+    raise InputError(f"unknown LLM backend {spec!r}",
+                     "use embedded, transformers:PATH_OR_ID or openai:MODEL")

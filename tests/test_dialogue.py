@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from companion.dialogue import ClauseSplitter, Memory, load_persona
+from companion.errors import InputError
+
+
+def test_splitter_sends_the_first_clause_early_then_sentences() -> None:
+    s = ClauseSplitter()
+    out: list[str] = []
+    for piece in ["Oh, ", "that sounds ", "really hard, I'm sorry", " to hear it. How ",
+                  "are you feeling", " now? Tell me", " more."]:
+        out += s.push(piece)
+    out += s.flush()
+    assert out == ["Oh, that sounds really hard,", "I'm sorry to hear it.",
+                   "How are you feeling now?", "Tell me more."]
+
+
+def test_splitter_ignores_bare_punctuation_and_cuts_long_runs() -> None:
+    s = ClauseSplitter(max_chars=40)
+    assert s.push("... ") == []
+    long = "and then we walked along the river, and the sun was low over the water "
+    parts = s.push(long)
+    assert parts and all(len(p) <= 60 for p in parts)
+
+
+def test_memory_is_bounded_and_truncates_after_barge_in() -> None:
+    m = Memory(max_turns=4)
+    for i in range(5):
+        m.add("user", f"question {i}")
+        m.add("assistant", f"a long answer number {i}")
+    assert len(m.turns) == 4 and m.turns[-1].content == "a long answer number 4"
+    m.replace_last_assistant("a long")
+    assert m.turns[-1].content == "a long"
+    m.replace_last_assistant("")
+    assert m.turns[-1].role == "user"
+    msgs = m.messages("be kind")
+    assert msgs[0].role == "system" and msgs[0].content == "be kind"
+
+
+def test_personas() -> None:
+    p = load_persona()
+    assert p.key == "companion" and p.name == "Mona" and "AI" in p.prompt
+    with pytest.raises(InputError, match="unknown persona"):
+        load_persona("../etc/passwd")
