@@ -77,6 +77,43 @@ class VideoFrame(DataFrame):
 
 
 @dataclass(frozen=True)
+class UserTurn(DataFrame):
+    """What the user said (or typed) in one turn."""
+
+    text: str = ""
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class ReplyClause(DataFrame):
+    """A speakable piece of the avatar's reply, in order."""
+
+    text: str = ""
+    turn: int = 0
+    index: int = 0
+    apology: bool = False  # said because a backend failed
+
+
+@dataclass(frozen=True)
+class ReplySpeech(DataFrame):
+    """A reply clause turned into speech."""
+
+    segment: SpeechSegment = field(default_factory=SpeechSegment)
+    turn: int = 0
+    index: int = 0
+    apology: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyEnd(DataFrame):
+    """The reply to `turn` is complete; `text` is all that was generated."""
+
+    text: str = ""
+    turn: int = 0
+    failed: bool = False
+
+
+@dataclass(frozen=True)
 class EndOfSegment(SystemFrame):
     """The current speech segment is complete; the renderer may return to idle motion."""
 
@@ -103,10 +140,14 @@ __all__ = [
     "Frame",
     "InterruptFrame",
     "Phoneme",
+    "ReplyClause",
+    "ReplyEnd",
+    "ReplySpeech",
     "SpeechSegment",
     "SpeechStarted",
     "SpeechStopped",
     "SystemFrame",
     "TextFrame",
+    "UserTurn",
     "VideoFrame",
 ]

@@ -93,14 +93,15 @@ class LiveFace:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ input
-    def push_audio(self, item: SpeechSegment | AudioFrame | EndOfSegment) -> None:
-        """Queue speech to be said after what is already queued. A bare AudioFrame has no phone
-        timings: its syllables come from the audio's energy (the acoustic fallback)."""
+    def push_audio(self, item: SpeechSegment | AudioFrame | EndOfSegment) -> float | None:
+        """Queue speech to be said after what is already queued; returns when it will start
+        (seconds on this stream's clock). A bare AudioFrame has no phone timings: its syllables
+        come from the audio's energy (the acoustic fallback)."""
         if isinstance(item, EndOfSegment):
-            return  # segments are already whole; the end needs no action
+            return None  # segments are already whole; the end needs no action
         seg = item if isinstance(item, SpeechSegment) else self._segment_from_audio(item)
         if seg.audio.duration <= 0:
-            return
+            return None
         with self._lock:
             last = self._queue[-1] if self._queue else None
             start = self._frame if last is None else max(self._frame,
@@ -114,6 +115,7 @@ class LiveFace:
         with self._lock:
             self._queue.append(_Scheduled(seg, start, speaking - still, samples))
             self.state = "speaking"
+        return start / self.fps
 
     @staticmethod
     def _segment_from_audio(audio: AudioFrame) -> SpeechSegment:
@@ -138,6 +140,11 @@ class LiveFace:
         if state not in STATES:
             raise ValueError(f"state must be one of {STATES}")
         self.state = state
+
+    @property
+    def position(self) -> float:
+        """Seconds on this stream's clock: the time of the next frame to be shown."""
+        return self._frame / self.fps
 
     @property
     def speaking(self) -> bool:

@@ -1,0 +1,285 @@
+"""One conversation: microphone audio in, a talking face out.
+
+Wires the stages of the voice loop around a LiveFace: VAD and turn taking on 32 ms chunks,
+speech recognition (started speculatively during the pause that may end a turn), then the
+LLM → TTS pipeline whose speech goes to the face. Barge-in: user speech while the avatar talks
+interrupts the pipeline, clears the face's buffer, and the history keeps only what was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from companion.dialogue.memory import Memory
+from companion.dialogue.persona import Persona
+from companion.face.live import Heard, LiveFace, TimedFrame
+from companion.frames import (
+    AudioFrame,
+    Frame,
+    InterruptFrame,
+    ReplyEnd,
+    ReplySpeech,
+    SpeechSegment,
+    UserTurn,
+)
+from companion.llm.base import LLM, LLMOptions
+from companion.pipeline import Pipeline, StageError
+from companion.stages import LLMStage, TTSStage
+from companion.stt.base import STT
+from companion.tts.base import TTS
+from companion.vad import SileroVAD, TurnConfig, TurnDetector, TurnEvent
+
+# Recognisers hallucinate these on breath and noise; alone they are not a turn.
+NOISE_TRANSCRIPTS = {"", "you", "thank you.", "thanks for watching!", ".", "uh", "um", "mm"}
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    turns: TurnConfig = field(default_factory=TurnConfig)
+    llm: LLMOptions = field(default_factory=lambda: LLMOptions(max_tokens=60))
+    speculative_stt: bool = True
+
+
+@dataclass
+class TurnRecord:
+    turn: int
+    user_text: str
+    reply_text: str = ""
+    heard_text: str = ""
+    interrupted: bool = False
+    failed: bool = False
+    errors: list[str] = field(default_factory=list)
+    times: dict[str, float] = field(default_factory=dict)  # event → seconds on the session clock
+
+    def as_dict(self) -> dict[str, Any]:
+        t = self.times
+        lat = {}
+        if "user_end" in t:
+            for key in ("stt_done", "llm_first_token", "first_audio", "first_frame"):
+                if key in t:
+                    lat[key] = round(t[key] - t["user_end"], 3)
+        return {"turn": self.turn, "user": self.user_text, "reply": self.reply_text,
+                "heard": self.heard_text, "interrupted": self.interrupted,
+                "failed": self.failed, "errors": self.errors,
+                "times": {k: round(v, 3) for k, v in t.items()}, "latency_s": lat}
+
+
+class VoiceSession:
+    def __init__(self, live: LiveFace, stt: STT, llm: LLM, tts: TTS, persona: Persona,
+                 config: SessionConfig | None = None, fallback_tts: TTS | None = None,
+                 vad: Callable[[np.ndarray], float] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = config or SessionConfig()
+        self.live = live
+        self.stt = stt
+        self.llm = llm
+        self.persona = persona
+        self.memory = Memory()
+        self.vad = vad or SileroVAD()
+        self.turns = TurnDetector(self.cfg.turns)
+        self.clock = clock
+        self.t0 = clock()
+        self.records: list[TurnRecord] = []
+        self.events: list[dict[str, Any]] = []
+        self._turn = 0
+        self._reply_turn = 0  # the turn whose reply may still reach the face
+        self._pushed: list[tuple[SpeechSegment, float]] = []  # this reply's speech, start
+        self._reply_done = True
+        self._spec: asyncio.Task[str] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.pipeline = Pipeline(
+            [LLMStage(llm, self.memory, persona, self.cfg.llm, on_event=self._stage_event),
+             TTSStage(tts, fallback_tts, on_event=self._stage_event)],
+            sink=self._sink)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await asyncio.to_thread(self.llm.load)
+        await self.pipeline.start()
+        self.t0 = self.clock()
+        self.live.set_state("listening")
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.pipeline.stop()
+
+    def now(self) -> float:
+        return self.clock() - self.t0
+
+    @property
+    def busy(self) -> bool:
+        """The avatar is answering: generating, or still speaking."""
+        return not self._reply_done or self.live.speaking
+
+    async def settle(self, timeout: float = 120.0) -> None:
+        """Wait until recognition and the reply pipeline have nothing left to do (for scripted
+        timelines where compute counts as instant)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            await asyncio.sleep(0.005)
+            queued = sum(len(q) for q in self.pipeline.queues)
+            if not self._tasks and queued == 0 and self._reply_done:
+                return
+        raise TimeoutError("session did not settle")
+
+    # ------------------------------------------------------------------ input
+    async def feed(self, chunk: np.ndarray) -> None:
+        """One 32 ms chunk of 16 kHz microphone audio."""
+        prob = self.vad(chunk)
+        for ev in self.turns.push(chunk, prob):
+            self._on_turn_event(ev)
+
+    def type_text(self, text: str) -> None:
+        """A typed turn (communication aid): straight to the reply, no recognition."""
+        if self.busy:
+            self.barge_in("typed")
+        self._begin_turn(text, {"user_end": self.now()})
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_turn_event(self, ev: TurnEvent) -> None:
+        self.events.append({"event": f"user_{ev.kind}", "t": round(self.now(), 3)})
+        if ev.kind == "start":
+            if self.busy:
+                self.barge_in("speech")
+            self.live.set_state("listening")
+        elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
+            self._spec = self._spawn(self._transcribe(ev.audio))
+        elif ev.kind == "resume" and self._spec is not None:
+            self._spec.cancel()
+            self._spec = None
+        elif ev.kind == "end" and ev.audio is not None:
+            self.live.set_state("thinking")
+            spec, self._spec = self._spec, None
+            self._spawn(self._finish_turn(ev.audio, spec, self.now()))
+
+    async def _transcribe(self, audio: np.ndarray) -> str:
+        words = await asyncio.to_thread(self.stt.words, AudioFrame(samples=audio,
+                                                                     sample_rate=16000))
+        return " ".join(w.text for w in words).strip()
+
+    async def _finish_turn(self, audio: np.ndarray, spec: asyncio.Task[str] | None,
+                           t_end: float) -> None:
+        times = {"user_end": t_end}
+        try:
+            # The speculative result covers the same speech: the turn only added silence.
+            text = await spec if spec is not None else await self._transcribe(audio)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # recognition failed: say so, keep listening
+            self.events.append({"event": "stt_error", "t": round(self.now(), 3),
+                                "error": str(e)})
+            self.live.set_state("listening")
+            return
+        times["stt_done"] = self.now()
+        if text.lower().strip() in NOISE_TRANSCRIPTS:
+            self.live.set_state("listening")
+            return
+        self._begin_turn(text, times)
+
+    def _begin_turn(self, text: str, times: dict[str, float]) -> None:
+        self._turn += 1
+        rec = TurnRecord(self._turn, text, times=times)
+        self.records.append(rec)
+        self.memory.add("user", text)
+        self._reply_turn = self._turn
+        self._pushed = []
+        self._reply_done = False
+        self.pipeline.push(UserTurn(text=text, turn=self._turn))
+
+    # ------------------------------------------------------------------ output
+    def _record(self, turn: int) -> TurnRecord | None:
+        for r in reversed(self.records):
+            if r.turn == turn:
+                return r
+        return None
+
+    def _stage_event(self, kind: str, turn: int, text: str) -> None:
+        rec = self._record(turn)
+        if rec is None:
+            return
+        if kind == "llm_first_token":
+            rec.times.setdefault("llm_first_token", self.now())
+        elif kind.endswith("_error"):
+            rec.errors.append(f"{kind}: {text}")
+            rec.failed = rec.failed or kind == "llm_error"
+
+    async def _sink(self, frame: Frame) -> None:
+        if isinstance(frame, ReplySpeech):
+            if frame.turn != self._reply_turn:
+                return  # a reply that was interrupted
+            start = self.live.push_audio(frame.segment)
+            if start is not None:
+                self._pushed.append((frame.segment, start))
+            rec = self._record(frame.turn)
+            if rec is not None:
+                rec.times.setdefault("first_audio", self.now())
+        elif isinstance(frame, ReplyEnd):
+            if frame.turn != self._reply_turn:
+                return
+            rec = self._record(frame.turn)
+            if rec is not None:
+                rec.reply_text = frame.text
+                rec.failed = rec.failed or frame.failed
+            if frame.text and not frame.failed:
+                self.memory.add("assistant", frame.text)
+            self._reply_done = True
+        elif isinstance(frame, StageError):
+            self.events.append({"event": "stage_error", "stage": frame.stage,
+                                "error": frame.error, "t": round(self.now(), 3)})
+            self._reply_done = True
+        elif isinstance(frame, InterruptFrame):
+            pass  # the face was cleared by barge_in()
+
+    def on_frame(self, frame: TimedFrame) -> None:
+        """Called by whoever shows the frames: marks when a reply first became visible."""
+        if frame.speaking:
+            rec = self._record(self._reply_turn)
+            if rec is not None and "first_audio" in rec.times:
+                rec.times.setdefault("first_frame", self.now())
+
+    def barge_in(self, why: str) -> None:
+        """The user took the turn: stop the reply now and keep only what was heard."""
+        self.pipeline.interrupt()
+        position = self.live.position
+        self.live.clear_buffer()
+        text = self._heard_text(position)
+        rec = self._record(self._reply_turn)
+        if rec is not None:
+            rec.interrupted = True
+            rec.heard_text = text
+            rec.times["barge_in"] = self.now()
+            generated_all = self._reply_done
+            if generated_all and rec.reply_text:
+                self.memory.replace_last_assistant(text)
+            elif text:
+                self.memory.add("assistant", text)
+        self._reply_turn = -1  # anything still in flight for that reply is dropped
+        self._reply_done = True
+        self.events.append({"event": "barge_in", "why": why, "t": round(self.now(), 3),
+                            "heard": text})
+
+    def _heard_text(self, position: float) -> str:
+        """The words of this reply that had been played by `position` (stream seconds)."""
+        parts = []
+        for seg, start in self._pushed:
+            played = position - start
+            if played <= 0:
+                break
+            parts.append(Heard(seg, min(played, seg.audio.duration)).words())
+        return " ".join(p for p in parts if p).strip()

@@ -1,0 +1,64 @@
+"""LLM stage: a user turn → the reply, streamed as speakable clauses.
+
+A failing or silent model becomes a spoken apology, so the conversation goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from companion.dialogue.memory import Memory
+from companion.dialogue.persona import Persona
+from companion.dialogue.splitter import ClauseSplitter
+from companion.frames import DataFrame, ReplyClause, ReplyEnd, UserTurn
+from companion.llm.base import LLM, LLMError, LLMOptions
+from companion.pipeline import Emit, Stage
+
+APOLOGY = "Sorry, I lost my train of thought. Could you say that again?"
+EMPTY = "Hmm, I'm not sure what to say to that. Tell me more?"
+
+
+class LLMStage(Stage):
+    name = "llm"
+
+    def __init__(self, llm: LLM, memory: Memory, persona: Persona,
+                 options: LLMOptions | None = None,
+                 on_event: Callable[[str, int, str], None] | None = None) -> None:
+        self.llm = llm
+        self.memory = memory
+        self.persona = persona
+        self.options = options or LLMOptions()
+        if hasattr(llm, "options_for_transcript"):
+            self.options = llm.options_for_transcript(self.options)
+        self._on_event = on_event or (lambda kind, turn, text: None)
+
+    async def process(self, frame: DataFrame, emit: Emit) -> None:
+        if not isinstance(frame, UserTurn):
+            await emit(frame)
+            return
+        # The user's words are already in memory (the session adds them when the turn ends).
+        messages = self.memory.messages(self.persona.prompt)
+        splitter = ClauseSplitter()
+        full = ""
+        index = 0
+        first = True
+        try:
+            async for piece in self.llm.stream(messages, self.options):
+                if first:
+                    self._on_event("llm_first_token", frame.turn, "")
+                    first = False
+                full += piece
+                for clause in splitter.push(piece):
+                    await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
+                    index += 1
+            for clause in splitter.flush():
+                await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
+                index += 1
+        except LLMError as e:
+            self._on_event("llm_error", frame.turn, str(e))
+            await emit(ReplyClause(text=APOLOGY, turn=frame.turn, index=index, apology=True))
+            await emit(ReplyEnd(text="", turn=frame.turn, failed=True))
+            return
+        if index == 0:
+            await emit(ReplyClause(text=EMPTY, turn=frame.turn, index=0))
+            full = EMPTY
+        await emit(ReplyEnd(text=" ".join(full.split()), turn=frame.turn))

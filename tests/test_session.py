@@ -1,0 +1,166 @@
+"""The voice loop's protocol on a scripted timeline: real VAD and real speech in, scripted
+STT/LLM/TTS (instant), the face's stream clock as the only clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.audio.io import decode_audio
+from companion.dialogue.persona import load_persona
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace, TimedFrame
+from companion.face.rig import Rig
+from companion.llm.base import LLMOptions
+from companion.server.session import SessionConfig, VoiceSession
+from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
+
+LONG = ("Well, that is a lovely question, and I have been thinking about it all day long, so "
+        "let me tell you a story about a little boat that sailed across the sea to find a home.")
+
+
+def _session(rig: Rig, llm: ScriptedLLM, tts: ToneTTS, stt: ScriptedSTT,
+             fallback: ToneTTS | None = None, timeout: float = 5.0
+             ) -> tuple[VoiceSession, LiveFace]:
+    live = LiveFace(rig, RenderOptions(label=False))
+    cfg = SessionConfig(llm=LLMOptions(max_tokens=80, first_token_timeout_s=timeout,
+                                       total_timeout_s=timeout))
+    s = VoiceSession(live, stt, llm, tts, load_persona(), cfg, fallback_tts=fallback,
+                     clock=lambda: live.position)
+    return s, live
+
+
+async def _drive(s: VoiceSession, live: LiveFace, audio: np.ndarray,
+                 frames: list[TimedFrame]) -> None:
+    """Feed 32 ms chunks; after each, compute finishes (instant on this timeline) and the face
+    renders up to the same time. The microphone clock is the session's fed-audio count."""
+    for j in range(0, len(audio) - 511, 512):
+        await s.feed(audio[j:j + 512])
+        await s.settle()
+        s.fed = getattr(s, "fed", 0) + 512  # type: ignore[attr-defined]
+        t = s.fed / 16000  # type: ignore[attr-defined]
+        while live.position < t:
+            f = live.next_frame()
+            s.on_frame(f)
+            frames.append(f)
+
+
+def _silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16000), np.float32)
+
+
+@pytest.fixture(scope="module")
+def speech(data: Path) -> tuple[np.ndarray, np.ndarray]:
+    jfk = decode_audio(data / "jfk.flac", 16000).samples
+    return jfk[int(0.3 * 16000): int(2.3 * 16000)], jfk[int(3.2 * 16000): int(4.6 * 16000)]
+
+
+def test_barge_in_stops_the_reply_and_keeps_what_was_heard(
+        mona: Rig, speech: tuple[np.ndarray, np.ndarray]) -> None:
+    first, second = speech
+    tts = ToneTTS()
+    s, live = _session(mona, ScriptedLLM([LONG, "Of course."]), tts,
+                       ScriptedSTT(["And so my fellow Americans", "wait, stop"]))
+    frames: list[TimedFrame] = []
+
+    async def run() -> None:
+        await s.start()
+        await _drive(s, live, np.concatenate([_silence(0.5), first, _silence(0.8)]), frames)
+        rec = s.records[0]
+        assert rec.user_text == "And so my fellow Americans"
+        reply_start = rec.times["first_audio"]
+        # let the avatar talk for one second, then the user speaks over it
+        await _drive(s, live, _silence(max(0.0, reply_start + 1.0 - live.position)), frames)
+        n_before = len(frames)
+        await _drive(s, live, second, frames)
+        await _drive(s, live, _silence(1.0), frames)
+        await s.stop()
+        barge = rec.times["barge_in"]
+        assert rec.interrupted
+        # within one frame of the interruption the face is silent and no longer speaking
+        next_reply = s.records[1].times["first_audio"]
+        after = [f for f in frames[n_before:] if barge <= f.video.pts < next_reply]
+        assert len(after) > 10 and not any(f.speaking for f in after[1:])
+        assert not any(f.audio.samples.any() for f in after[1:])
+        # heard ≈ 1.3 s of 0.3 s words (barge-in needs 300 ms of speech): a few words, a prefix
+        heard = rec.heard_text.split()
+        assert 2 <= len(heard) <= 7
+        assert LONG.startswith(rec.heard_text)
+        assistant = [m.content for m in s.memory.turns if m.role == "assistant"]
+        assert assistant[0] == rec.heard_text  # history keeps only what was heard
+        # and the conversation goes on: the interruption became the next turn
+        assert s.records[1].user_text == "wait, stop"
+        assert s.records[1].reply_text == "Of course."
+
+    asyncio.run(run())
+
+
+def test_short_noise_does_not_interrupt(mona: Rig, speech: tuple[np.ndarray, np.ndarray]
+                                        ) -> None:
+    first, _ = speech
+    s, live = _session(mona, ScriptedLLM(["One two three four five six seven eight."]),
+                       ToneTTS(), ScriptedSTT(["hello there"]))
+    frames: list[TimedFrame] = []
+    rng = np.random.default_rng(0)
+    burst = (0.3 * rng.standard_normal(int(0.15 * 16000))).astype(np.float32)
+
+    async def run() -> None:
+        await s.start()
+        await _drive(s, live, np.concatenate([first, _silence(0.8)]), frames)
+        await _drive(s, live, _silence(0.5), frames)
+        await _drive(s, live, np.concatenate([burst, _silence(3.0)]), frames)
+        await s.stop()
+
+    asyncio.run(run())
+    rec = s.records[0]
+    assert not rec.interrupted and rec.reply_text.startswith("One two")
+    spoken = sum(1 for f in frames if f.speaking) / 25
+    assert abs(spoken - 8 * 0.3) < 0.1  # the whole reply was played
+
+
+@pytest.mark.parametrize("mode", ["raise", "hang"])
+def test_failing_llm_gives_a_spoken_apology_and_the_session_continues(
+        mona: Rig, speech: tuple[np.ndarray, np.ndarray], mode: str) -> None:
+    first, _ = speech
+    llm = ScriptedLLM([], mode=mode, hang_s=3.0)
+    tts = ToneTTS()
+    s, live = _session(mona, llm, tts, ScriptedSTT(["hello", "are you there"]), timeout=0.5)
+    frames: list[TimedFrame] = []
+
+    async def run() -> None:
+        await s.start()
+        await _drive(s, live, np.concatenate([first, _silence(0.8)]), frames)
+        await _drive(s, live, _silence(5.0), frames)
+        llm.mode = "ok"
+        llm.replies = ["Yes, I am here."]
+        await _drive(s, live, np.concatenate([first, _silence(0.8)]), frames)
+        await _drive(s, live, _silence(2.0), frames)
+        await s.stop()
+
+    asyncio.run(run())
+    assert s.records[0].failed and s.records[0].errors
+    assert any("Sorry" in said for said in tts.said)  # the apology was spoken
+    assert s.records[1].reply_text == "Yes, I am here." and not s.records[1].failed
+
+
+def test_failing_voice_falls_back_and_the_session_continues(
+        mona: Rig, speech: tuple[np.ndarray, np.ndarray]) -> None:
+    first, _ = speech
+    fallback = ToneTTS()
+    s, live = _session(mona, ScriptedLLM(["Hello to you too."]), ToneTTS(fail=True),
+                       ScriptedSTT(["hello"]), fallback=fallback)
+    frames: list[TimedFrame] = []
+
+    async def run() -> None:
+        await s.start()
+        await _drive(s, live, np.concatenate([first, _silence(0.8)]), frames)
+        await _drive(s, live, _silence(2.0), frames)
+        await s.stop()
+
+    asyncio.run(run())
+    assert fallback.said == ["Hello to you too."]
+    assert any(f.speaking for f in frames)
+    assert s.records[0].errors and "tts_error" in s.records[0].errors[0]
