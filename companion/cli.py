@@ -80,6 +80,36 @@ def cmd_render(a: argparse.Namespace) -> None:
     _finish(a, rig, speech, opts)
 
 
+def cmd_chat(a: argparse.Namespace) -> None:
+    import asyncio
+
+    from companion.errors import InputError
+    from companion.server.build import ChatSpec, build_session
+
+    spec = ChatSpec(avatar=a.avatar, attest=a.attest, persona=a.persona, llm=a.llm,
+                    voice=a.voice, max_tokens=a.max_tokens, silence_ms=a.silence_ms,
+                    barge_in_ms=a.barge_in_ms, label=not a.no_label)
+    if a.mic:
+        from companion.server.mic import run_mic_chat
+
+        session, live = build_session(spec)
+        asyncio.run(run_mic_chat(session, live))
+        return
+    if not a.input:
+        raise InputError("chat needs --input FILE (a recording) or --mic")
+    from companion.audio.io import decode_audio
+    from companion.server.filechat import run_file_chat
+
+    decode_audio(a.input, 16000)  # a broken file fails here, before any model loads
+    session, live = build_session(spec)
+    result = asyncio.run(run_file_chat(session, live, Path(a.input), Path(a.output),
+                                       realtime=not a.fast))
+    for t in result.turns:
+        flag = " (interrupted)" if t["interrupted"] else ""
+        print(f"user: {t['user']}\n{session.persona.name}: {t['heard'] or t['reply']}{flag}")
+    print(f"wrote {result.mp4} and {result.transcript}")
+
+
 def cmd_models(a: argparse.Namespace) -> None:
     from companion import models
 
@@ -132,6 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", help="what is said (skips speech recognition)")
     _face_args(p)
     p.set_defaults(func=cmd_render)
+    p = sub.add_parser("chat", help="a spoken conversation: a recording fed in real time, or "
+                                    "the microphone")
+    p.add_argument("--input", help="recording to feed as the microphone (any audio file)")
+    p.add_argument("--mic", action="store_true", help="use the microphone (extra [mic])")
+    p.add_argument("-o", "--output", default="out/chat.mp4",
+                   help="mp4 of the conversation; the JSON transcript goes beside it")
+    p.add_argument("--avatar", default="mona-lisa")
+    p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
+    p.add_argument("--persona", default="companion")
+    p.add_argument("--llm", default="embedded",
+                   help="embedded | embedded:NAME | transformers:DIR_OR_GGUF | openai:MODEL")
+    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
+    p.add_argument("--max-tokens", type=int, default=48)
+    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends a turn")
+    p.add_argument("--barge-in-ms", type=int, default=300,
+                   help="speech that counts as a turn (and interrupts the avatar)")
+    p.add_argument("--fast", action="store_true",
+                   help="do not pace the recording in real time (compute counts as instant)")
+    p.add_argument("--no-label", action="store_true")
+    p.set_defaults(func=cmd_chat)
     p = sub.add_parser("models", help="list embedded models: installed, verified, size")
     p.add_argument("--fast", action="store_true", help="skip the SHA-256 checks")
     p.set_defaults(func=cmd_models)
@@ -164,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
               "run again with COMPANION_DEBUG=1 for the details and please report it",
               file=sys.stderr)
         return 1
-    if args.cmd in ("say", "render"):
+    if args.cmd in ("say", "render", "chat"):
         print(f"done in {time.time() - t0:.1f} s", file=sys.stderr)
     return 0
 

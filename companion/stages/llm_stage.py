@@ -22,7 +22,8 @@ class LLMStage(Stage):
 
     def __init__(self, llm: LLM, memory: Memory, persona: Persona,
                  options: LLMOptions | None = None,
-                 on_event: Callable[[str, int, str], None] | None = None) -> None:
+                 on_event: Callable[[str, int, str], None] | None = None,
+                 max_sentences: int = 2) -> None:
         self.llm = llm
         self.memory = memory
         self.persona = persona
@@ -30,6 +31,8 @@ class LLMStage(Stage):
         if hasattr(llm, "options_for_transcript"):
             self.options = llm.options_for_transcript(self.options)
         self._on_event = on_event or (lambda kind, turn, text: None)
+        # Spoken replies stay short: after this many sentences the generation is stopped.
+        self.max_sentences = max_sentences
 
     async def process(self, frame: DataFrame, emit: Emit) -> None:
         if not isinstance(frame, UserTurn):
@@ -40,7 +43,9 @@ class LLMStage(Stage):
         splitter = ClauseSplitter()
         full = ""
         index = 0
+        sentences = 0
         first = True
+        said: list[str] = []
         try:
             async for piece in self.llm.stream(messages, self.options):
                 if first:
@@ -49,10 +54,17 @@ class LLMStage(Stage):
                 full += piece
                 for clause in splitter.push(piece):
                     await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
+                    said.append(clause)
                     index += 1
-            for clause in splitter.flush():
-                await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
-                index += 1
+                    sentences += clause.rstrip("\"')]").endswith((".", "!", "?", "…"))
+                if sentences >= self.max_sentences:
+                    break  # leaving the stream stops the generation
+            else:
+                for clause in splitter.flush():
+                    await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
+                    said.append(clause)
+                    index += 1
+            full = " ".join(said) if said else full
         except LLMError as e:
             self._on_event("llm_error", frame.turn, str(e))
             await emit(ReplyClause(text=APOLOGY, turn=frame.turn, index=index, apology=True))

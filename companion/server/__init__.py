@@ -1,0 +1,1 @@
+"""Where stages are wired together: conversation sessions, file chat, (soon) the web server."""

@@ -1,0 +1,48 @@
+"""Build a voice session from names (the one place that picks backends for a conversation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from companion.avatars import resolve
+from companion.dialogue.persona import load_persona
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace
+from companion.face.rig import build_rig
+from companion.llm.base import LLMOptions, make_llm
+from companion.server.session import SessionConfig, VoiceSession
+from companion.stt.whisper import FasterWhisperSTT
+from companion.tts import make_tts
+from companion.vad.turns import TurnConfig
+
+
+@dataclass(frozen=True)
+class ChatSpec:
+    avatar: str = "mona-lisa"
+    attest: str | None = None
+    persona: str = "companion"
+    llm: str = "embedded"
+    stt: str = "tiny.en"
+    voice: str = "piper"
+    max_tokens: int = 48
+    silence_ms: int = 600
+    barge_in_ms: int = 300
+    fps: int = 25
+    label: bool = True
+
+
+def build_session(spec: ChatSpec) -> tuple[VoiceSession, LiveFace]:
+    av = resolve(spec.avatar, spec.attest)
+    rig = build_rig(av.image, av.consent)
+    live = LiveFace(rig, RenderOptions(fps=spec.fps, label=spec.label))
+    persona = load_persona(spec.persona)
+    llm = make_llm(spec.llm)
+    if hasattr(llm, "speaker"):
+        llm.speaker = persona.name
+    cfg = SessionConfig(turns=TurnConfig(silence_ms=spec.silence_ms,
+                                         min_speech_ms=spec.barge_in_ms),
+                        llm=LLMOptions(max_tokens=spec.max_tokens))
+    fallback = make_tts("espeak") if spec.voice != "espeak" else None
+    session = VoiceSession(live, FasterWhisperSTT(spec.stt), llm, make_tts(spec.voice), persona,
+                           cfg, fallback_tts=fallback)
+    return session, live

@@ -1,0 +1,71 @@
+"""`companion chat --mic`: the local microphone in, the avatar in a window and on the speaker.
+
+Needs the [mic] extra (pyaudio) and, for the window, a display."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import numpy as np
+
+from companion.errors import InputError
+from companion.face.live import LiveFace
+from companion.server.session import VoiceSession
+
+
+def _pyaudio() -> Any:
+    try:
+        import pyaudio
+    except ImportError:
+        raise InputError("the microphone needs pyaudio",
+                         "pip install 'companion[mic]' (and portaudio19-dev to build it)") from None
+    return pyaudio
+
+
+async def run_mic_chat(session: VoiceSession, live: LiveFace) -> None:
+    pa_mod = _pyaudio()
+    pa = pa_mod.PyAudio()
+    try:
+        if pa.get_device_count() == 0:
+            raise InputError("no sound device found on this machine")
+        mic = pa.open(format=pa_mod.paFloat32, channels=1, rate=16000, input=True,
+                      frames_per_buffer=512)
+        speaker = pa.open(format=pa_mod.paFloat32, channels=1, rate=live.sample_rate,
+                          output=True)
+    except OSError as e:
+        pa.terminate()
+        raise InputError(f"cannot open the microphone or speaker: {e}") from None
+    show = bool(os.environ.get("DISPLAY"))
+    stop = asyncio.Event()
+    await session.start()
+
+    async def listen() -> None:
+        while not stop.is_set():
+            data = await asyncio.to_thread(mic.read, 512, False)
+            await session.feed(np.frombuffer(data, np.float32).copy())
+
+    async def show_frames() -> None:
+        import cv2
+
+        async for frame in live.frames(realtime=True):
+            session.on_frame(frame)
+            await asyncio.to_thread(speaker.write, frame.audio.samples.tobytes())
+            if show:
+                cv2.imshow("companion", cv2.cvtColor(frame.video.image, cv2.COLOR_RGB2BGR))
+                if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                    stop.set()
+                    live.close()
+            if stop.is_set():
+                break
+
+    print("listening — speak to the avatar; press q in the window or Ctrl+C to stop")
+    try:
+        await asyncio.gather(listen(), show_frames())
+    finally:
+        stop.set()
+        await session.stop()
+        mic.close()
+        speaker.close()
+        pa.terminate()
