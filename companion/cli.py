@@ -139,6 +139,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.render import run
 
         run(Path(a.out), frames=a.frames)
+    elif a.what == "latency":
+        from companion.bench.latency import run as run_latency
+
+        run_latency(Path(a.out), turns=a.turns)
     elif a.what == "llm":
         from companion.bench.llm_compare import run as run_llm
 
@@ -188,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
-    p.add_argument("what", choices=("render", "quality", "llm"))
+    p.add_argument("what", choices=("render", "quality", "llm", "latency"))
+    p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
     p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)

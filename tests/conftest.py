@@ -21,6 +21,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if "COMPANION_CACHE" not in os.environ:
         import tempfile
 
+        from companion.llm.transformers_llm import llm_cache_dir
+
+        # Converted LLMs are keyed by their source file, so the user's copy is safe to share
+        # (converting the embedded GGUF takes about a minute).
+        os.environ.setdefault("COMPANION_LLM_CACHE", str(llm_cache_dir()))
         os.environ["COMPANION_CACHE"] = tempfile.mkdtemp(prefix="companion-test-cache-")
 
 

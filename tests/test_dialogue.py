@@ -44,3 +44,9 @@ def test_personas() -> None:
     assert p.key == "companion" and p.name == "Mona" and "AI" in p.prompt
     with pytest.raises(InputError, match="unknown persona"):
         load_persona("../etc/passwd")
+
+
+def test_splitter_does_not_wait_forever_for_punctuation() -> None:
+    s = ClauseSplitter()
+    assert s.push("I think that we should go down to the") == ["I think that we should go down"]
+    assert s.push(" river today. ") == ["to the river today."]

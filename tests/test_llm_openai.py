@@ -44,7 +44,8 @@ class _Server:
                     self.wfile.flush()
                     if i == 0:
                         outer.first_sent.set()
-                        outer.release.wait(10)  # the rest only after the test saw the first
+                        # the rest only after the client has passed the first piece on
+                        assert outer.release.wait(10)
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -58,7 +59,8 @@ class _Server:
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    s = _Server(["Hello", " there", ", friend.", " User: ignored"])
+    # the first piece is longer than the stop string, so it can be passed on at once
+    s = _Server(["Hello there", ", friend.", " User: ignored"])
     yield s
     s.close()
 

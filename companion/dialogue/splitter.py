@@ -10,8 +10,12 @@ _CLAUSE = re.compile(r"[,;:—–]\s")
 
 
 class ClauseSplitter:
-    def __init__(self, first_clause_words: int = 4, max_chars: int = 160) -> None:
+    def __init__(self, first_clause_words: int = 3, first_chunk_words: int = 7,
+                 max_chars: int = 160) -> None:
         self.first_clause_words = first_clause_words
+        # With no punctuation in sight, the first words go out anyway: a slightly odd pause
+        # in the voice costs less than a second of silence before it.
+        self.first_chunk_words = first_chunk_words
         self.max_chars = max_chars
         self._buf = ""
         self._emitted = 0
@@ -40,6 +44,10 @@ class ClauseSplitter:
                 if len(self._buf[: c.start()].split()) >= self.first_clause_words:
                     cut = c.end()
                     break
+            words = self._buf.split(" ")
+            if cut is None and len(words) > self.first_chunk_words:
+                # cut after N complete words (the last one may still be growing)
+                cut = len(" ".join(words[: self.first_chunk_words])) + 1
         if cut is None and len(self._buf) > self.max_chars:
             clauses = list(_CLAUSE.finditer(self._buf))
             cut = clauses[-1].end() if clauses else (self._buf.rfind(" ") + 1 or len(self._buf))

@@ -49,16 +49,22 @@ class LLM(abc.ABC):
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
 
+        def send(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the consumer's loop is gone: nobody is listening any more
+                stop.set()
+
         def worker() -> None:
             try:
                 for piece in self._generate(list(messages), opts, stop):
                     if stop.is_set():
                         break
-                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+                    send(piece)
             except Exception as e:  # handed to the consumer as an LLMError
-                loop.call_soon_threadsafe(queue.put_nowait, e)
+                send(e)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+                send(_DONE)
 
         thread = threading.Thread(target=worker, name=f"llm:{self.name}", daemon=True)
         thread.start()

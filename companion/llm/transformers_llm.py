@@ -27,6 +27,8 @@ FEW_SHOT = (
 
 
 def llm_cache_dir() -> Path:
+    if os.environ.get("COMPANION_LLM_CACHE"):
+        return Path(os.environ["COMPANION_LLM_CACHE"])
     base = os.environ.get("COMPANION_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
     return Path(base) / "llm"
@@ -52,6 +54,8 @@ class TransformersLLM(LLM):
         self.threads = threads
         self._tok: Any = None
         self._model: Any = None
+        self._prefix_cache: tuple[str, Any, Any] | None = None
+        self.prefix_caching = True
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -101,6 +105,38 @@ class TransformersLLM(LLM):
         tok.save_pretrained(str(tmp))
         tmp.rename(target)
 
+    def prefix(self, messages: list[Message]) -> str:
+        """The part of the prompt that does not change between turns (persona, examples)."""
+        system = [m for m in messages if m.role == "system"]
+        if not self.few_shot:
+            return str(self._tok.apply_chat_template(
+                [{"role": m.role, "content": m.content} for m in system], tokenize=False,
+                add_generation_prompt=False))
+        return self.prompt(system).rsplit(f"\n{self.speaker}:", 1)[0] + "\n"
+
+    def _prefill(self, prefix: str, ids: Any) -> Any:
+        """A copy of the key/value cache for `prefix` when `ids` starts with it, else None.
+
+        Persona and examples are ~200 tokens that every turn repeats; computing them once
+        takes most of the prompt time off the first token."""
+        import copy
+
+        import torch
+        from transformers import DynamicCache
+
+        pre = self._prefix_cache
+        if pre is None or pre[0] != prefix:
+            pre_ids = self._tok(prefix, return_tensors="pt")["input_ids"]
+            cache = DynamicCache(config=self._model.config)
+            with torch.inference_mode():
+                self._model(input_ids=pre_ids, past_key_values=cache, use_cache=True)
+            self._prefix_cache = pre = (prefix, pre_ids, cache)
+        pre_ids = pre[1]
+        n = pre_ids.shape[1]
+        if ids.shape[1] <= n or not torch.equal(ids[0, :n], pre_ids[0]):
+            return None  # tokenisation at the seam differs: no reuse, still correct
+        return copy.deepcopy(pre[2])
+
     def prompt(self, messages: list[Message]) -> str:
         if not self.few_shot:
             return str(self._tok.apply_chat_template(
@@ -133,8 +169,15 @@ class TransformersLLM(LLM):
         text = self.prompt(messages)
         inputs = self._tok(text, return_tensors="pt")
         streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
+        cache = None
+        if self.prefix_caching:
+            try:
+                cache = self._prefill(self.prefix(messages), inputs["input_ids"])
+            except Exception:  # a model whose cache cannot be reused just runs without it
+                self.prefix_caching = False
         kwargs: dict[str, Any] = {
             **inputs, "max_new_tokens": options.max_tokens, "streamer": streamer,
+            **({"past_key_values": cache} if cache is not None else {}),
             "stopping_criteria": StoppingCriteriaList([Stop()]),
             "do_sample": options.temperature > 0, "repetition_penalty": 1.15,
             "pad_token_id": self._tok.pad_token_id or self._tok.eos_token_id}
