@@ -86,7 +86,7 @@ def cmd_chat(a: argparse.Namespace) -> None:
     from companion.errors import InputError
     from companion.server.build import ChatSpec, build_session
 
-    spec = ChatSpec(avatar=a.avatar, attest=a.attest, persona=a.persona, llm=a.llm,
+    spec = ChatSpec(avatar=a.avatar, attest=a.attest, persona=a.persona, llm=a.llm, stt=a.stt,
                     voice=a.voice, max_tokens=a.max_tokens, silence_ms=a.silence_ms,
                     barge_in_ms=a.barge_in_ms, label=not a.no_label)
     if a.mic:
@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persona", default="companion")
     p.add_argument("--llm", default="embedded",
                    help="embedded | embedded:NAME | transformers:DIR_OR_GGUF | openai:MODEL")
+    p.add_argument("--stt", default="faster-whisper:tiny.en",
+                   help="faster-whisper:tiny.en | faster-whisper:base | openai-whisper:FILE.pt")
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
     p.add_argument("--max-tokens", type=int, default=48)
     p.add_argument("--silence-ms", type=int, default=600, help="silence that ends a turn")

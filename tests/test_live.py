@@ -80,3 +80,17 @@ def test_async_frames_unpaced(mona: Rig) -> None:
         return out
 
     assert asyncio.run(take(10)) == list(range(10))
+
+
+def test_listening_nods_and_thinking_gaze(mona: Rig) -> None:
+    from companion.face.params import INDEX
+
+    live = LiveFace(mona, RenderOptions(label=False))
+    idle = np.stack([live._idle_params(i) for i in range(140)])
+    live.set_state("listening")
+    listening = np.stack([live._idle_params(i) for i in range(140)])
+    nod = listening[:, INDEX["pitch"]] - idle[:, INDEX["pitch"]]
+    assert nod.max() > 0.02 and (nod > 0.01).sum() >= 3  # at least one visible nod
+    live.set_state("thinking")
+    thinking = live._idle_params(10)
+    assert thinking[INDEX["gaze_x"]] > 0.3 and thinking[INDEX["gaze_y"]] < -0.2

@@ -178,6 +178,11 @@ class LiveFace:
             # Looking up and away while thinking, as people do.
             p[INDEX["gaze_x"]] = 0.45
             p[INDEX["gaze_y"]] = -0.35
+        elif self.state == "listening":
+            # Small listening nods (a ~0.4 s dip every 2.8 s) and a touch more attention.
+            t = (frame / self.fps) % 2.8
+            p[INDEX["pitch"]] += 0.025 * float(np.exp(-0.5 * ((t - 0.4) / 0.12) ** 2))
+            p[INDEX["brow_raise"]] += 0.08
         return p
 
     def next_frame(self) -> TimedFrame:

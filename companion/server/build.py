@@ -11,7 +11,7 @@ from companion.face.live import LiveFace
 from companion.face.rig import build_rig
 from companion.llm.base import LLMOptions, make_llm
 from companion.server.session import SessionConfig, VoiceSession
-from companion.stt.whisper import FasterWhisperSTT
+from companion.stt import make_stt
 from companion.tts import make_tts
 from companion.vad.turns import TurnConfig
 
@@ -22,7 +22,7 @@ class ChatSpec:
     attest: str | None = None
     persona: str = "companion"
     llm: str = "embedded"
-    stt: str = "tiny.en"
+    stt: str = "faster-whisper:tiny.en"
     voice: str = "piper"
     max_tokens: int = 48
     silence_ms: int = 600
@@ -43,6 +43,6 @@ def build_session(spec: ChatSpec) -> tuple[VoiceSession, LiveFace]:
                                          min_speech_ms=spec.barge_in_ms),
                         llm=LLMOptions(max_tokens=spec.max_tokens))
     fallback = make_tts("espeak") if spec.voice != "espeak" else None
-    session = VoiceSession(live, FasterWhisperSTT(spec.stt), llm, make_tts(spec.voice), persona,
+    session = VoiceSession(live, make_stt(spec.stt), llm, make_tts(spec.voice), persona,
                            cfg, fallback_tts=fallback)
     return session, live

