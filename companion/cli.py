@@ -110,6 +110,28 @@ def cmd_chat(a: argparse.Namespace) -> None:
     print(f"wrote {result.mp4} and {result.transcript}")
 
 
+def cmd_serve(a: argparse.Namespace) -> None:
+    import uvicorn
+
+    from companion.errors import InputError
+    from companion.server.app import Hub, ServerConfig, create_app
+    from companion.server.hub import load_models, session_factory
+    from companion.server.protocol import MAX_MESSAGE
+
+    local = a.host in ("127.0.0.1", "localhost", "::1")
+    if not local and not a.token:
+        raise InputError(f"--host {a.host} opens the server beyond this computer",
+                         "give an access token with --token (the page then needs ?token=...)")
+    print("loading models…", flush=True)
+    models = load_models(a.llm, a.stt, a.voice)
+    hub = Hub(make=session_factory(models, max_tokens=a.max_tokens),
+              info={"llm": getattr(models.llm, "name", "")})
+    app = create_app(hub, ServerConfig(token=a.token, max_sessions=a.max_sessions))
+    print(f"companion is live at http://{a.host}:{a.port}/", flush=True)
+    uvicorn.run(app, host=a.host, port=a.port, ws="websockets-sansio",
+                ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+
+
 def cmd_models(a: argparse.Namespace) -> None:
     from companion import models
 
@@ -188,6 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not pace the recording in real time (compute counts as instant)")
     p.add_argument("--no-label", action="store_true")
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("serve", help="the live avatar in the browser (the main job)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--token", help="access token (required when --host is not local)")
+    p.add_argument("--llm", default="embedded")
+    p.add_argument("--stt", default="faster-whisper:tiny.en")
+    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
+    p.add_argument("--max-tokens", type=int, default=48)
+    p.add_argument("--max-sessions", type=int, default=8)
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("models", help="list embedded models: installed, verified, size")
     p.add_argument("--fast", action="store_true", help="skip the SHA-256 checks")
     p.set_defaults(func=cmd_models)

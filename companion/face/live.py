@@ -21,6 +21,7 @@ import numpy as np
 
 from companion.audio.features import analyse
 from companion.audio.io import resample
+from companion.consent.label import draw_label
 from companion.face import align
 from companion.face.engine import RenderOptions, make_renderer
 from companion.face.motion import generate
@@ -209,6 +210,8 @@ class LiveFace:
                 self.state = "listening"
             self._frame += 1
         img = self._render(p)
+        if self.opts.label:
+            draw_label(img)  # every frame that leaves the engine says it is synthetic
         pts = i / self.fps
         return TimedFrame(VideoFrame(pts=pts, image=img, index=i),
                           AudioFrame(pts=pts, samples=audio, sample_rate=self.sample_rate),

@@ -94,6 +94,8 @@ class VoiceSession:
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Whoever shows the conversation (the web page) hears about it here.
+        self.listener: Callable[[dict[str, Any]], None] | None = None
         self.pipeline = Pipeline(
             [LLMStage(llm, self.memory, persona, self.cfg.llm, on_event=self._stage_event),
              TTSStage(tts, fallback_tts, on_event=self._stage_event)],
@@ -116,6 +118,10 @@ class VoiceSession:
 
     def now(self) -> float:
         return self.clock() - self.t0
+
+    def _tell(self, kind: str, **fields: Any) -> None:
+        if self.listener is not None:
+            self.listener({"type": kind, **fields})
 
     @property
     def busy(self) -> bool:
@@ -184,6 +190,7 @@ class VoiceSession:
         except Exception as e:  # recognition failed: say so, keep listening
             self.events.append({"event": "stt_error", "t": round(self.now(), 3),
                                 "error": str(e)})
+            self._tell("error", message="Sorry, I could not make out what you said.")
             self.live.set_state("listening")
             return
         times["stt_done"] = self.now()
@@ -196,6 +203,7 @@ class VoiceSession:
         self._turn += 1
         rec = TurnRecord(self._turn, text, times=times)
         self.records.append(rec)
+        self._tell("transcript", role="user", text=text, turn=self._turn)
         self.memory.add("user", text)
         self._reply_turn = self._turn
         self._pushed = []
@@ -218,6 +226,8 @@ class VoiceSession:
         elif kind.endswith("_error"):
             rec.errors.append(f"{kind}: {text}")
             rec.failed = rec.failed or kind == "llm_error"
+            what = "language model" if kind == "llm_error" else "voice"
+            self._tell("error", message=f"The {what} had a problem; the conversation goes on.")
 
     async def _sink(self, frame: Frame) -> None:
         if isinstance(frame, ReplySpeech):
@@ -226,6 +236,8 @@ class VoiceSession:
             start = self.live.push_audio(frame.segment)
             if start is not None:
                 self._pushed.append((frame.segment, start))
+                self._tell("caption", role="assistant", text=frame.segment.text,
+                           turn=frame.turn, at=round(start, 3))
             rec = self._record(frame.turn)
             if rec is not None:
                 rec.times.setdefault("first_audio", self.now())
@@ -250,8 +262,9 @@ class VoiceSession:
         """Called by whoever shows the frames: marks when a reply first became visible."""
         if frame.speaking:
             rec = self._record(self._reply_turn)
-            if rec is not None and "first_audio" in rec.times:
-                rec.times.setdefault("first_frame", self.now())
+            if rec is not None and "first_audio" in rec.times and "first_frame" not in rec.times:
+                rec.times["first_frame"] = self.now()
+                self._tell("latency", turn=rec.turn, **rec.as_dict()["latency_s"])
 
     def barge_in(self, why: str) -> None:
         """The user took the turn: stop the reply now and keep only what was heard."""
@@ -273,6 +286,7 @@ class VoiceSession:
         self._reply_done = True
         self.events.append({"event": "barge_in", "why": why, "t": round(self.now(), 3),
                             "heard": text})
+        self._tell("interrupted", heard=text)
 
     def _heard_text(self, position: float) -> str:
         """The words of this reply that had been played by `position` (stream seconds)."""

@@ -1,0 +1,56 @@
+"""The real models behind `companion serve`: loaded once, shared by all sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from companion.avatars import bundled, resolve
+from companion.dialogue.persona import load_persona
+from companion.errors import InputError
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace
+from companion.face.rig import build_rig
+from companion.llm.base import LLM, LLMOptions, make_llm
+from companion.server.protocol import Hello
+from companion.server.session import SessionConfig, VoiceSession
+from companion.stt import STT, make_stt
+from companion.tts import TTS, make_tts
+from companion.vad.turns import TurnConfig
+
+
+@dataclass
+class Models:
+    stt: STT
+    llm: LLM
+    tts: TTS
+    fallback: TTS | None
+
+
+def load_models(llm: str = "embedded", stt: str = "faster-whisper:tiny.en",
+                voice: str = "piper") -> Models:
+    m = Models(make_stt(stt), make_llm(llm), make_tts(voice),
+               make_tts("espeak") if voice != "espeak" else None)
+    m.llm.load()
+    m.tts.synthesize("Hello.")  # load the voice before the first visitor
+    return m
+
+
+def session_factory(models: Models, fps: int = 25, max_tokens: int = 48, silence_ms: int = 600,
+                    barge_in_ms: int = 300) -> Callable[[Hello], tuple[VoiceSession, LiveFace]]:
+    def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
+        if hello.avatar not in bundled():
+            # Only bundled avatars by name: a client must never name a file on the server.
+            raise InputError(f"unknown avatar {hello.avatar!r}",
+                             "choose one of: " + ", ".join(bundled()))
+        av = resolve(hello.avatar)
+        rig = build_rig(av.image, av.consent)
+        live = LiveFace(rig, RenderOptions(fps=fps, label=True))
+        persona = load_persona(hello.persona)
+        cfg = SessionConfig(turns=TurnConfig(silence_ms=silence_ms, min_speech_ms=barge_in_ms),
+                            llm=LLMOptions(max_tokens=max_tokens))
+        session = VoiceSession(live, models.stt, models.llm, models.tts, persona, cfg,
+                               fallback_tts=models.fallback)
+        return session, live
+
+    return make

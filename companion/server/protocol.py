@@ -1,0 +1,111 @@
+"""Wire protocol v1 between the page and the server (see docs/protocol.md).
+
+Binary messages start with one type byte. Client → server: 0x01 + PCM16 little-endian mono
+16 kHz microphone samples. Server → client: 0x02 + float64 pts + JPEG (a video frame), 0x03 +
+float64 pts + PCM16 mono at the session's sample rate (the avatar's voice for that frame).
+Text messages are JSON objects with a "type".
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+PROTOCOL = 1
+MIC = 0x01
+VIDEO = 0x02
+AUDIO = 0x03
+MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
+MAX_TEXT = 2000  # characters of typed text
+CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping")
+
+
+class ProtocolError(ValueError):
+    """A message the server cannot accept; the reason goes back as an error event."""
+
+
+@dataclass(frozen=True)
+class Hello:
+    avatar: str = "mona-lisa"
+    persona: str = "companion"
+
+
+@dataclass(frozen=True)
+class Typed:
+    text: str
+
+
+@dataclass(frozen=True)
+class PushToTalk:
+    down: bool
+
+
+@dataclass(frozen=True)
+class Mode:
+    handsfree: bool
+
+
+@dataclass(frozen=True)
+class Ping:
+    t: float
+
+
+ClientMessage = Hello | Typed | PushToTalk | Mode | Ping
+
+
+def parse_text(raw: str) -> ClientMessage:
+    if len(raw) > MAX_MESSAGE:
+        raise ProtocolError("message too large")
+    try:
+        msg = json.loads(raw)
+    except ValueError:
+        raise ProtocolError("not valid JSON") from None
+    if not isinstance(msg, dict) or msg.get("type") not in CLIENT_TYPES:
+        raise ProtocolError(f"unknown message type (expected one of {', '.join(CLIENT_TYPES)})")
+    kind = msg["type"]
+    try:
+        if kind == "hello":
+            if msg.get("protocol", PROTOCOL) != PROTOCOL:
+                raise ProtocolError(f"protocol {msg.get('protocol')} not supported (server: "
+                                    f"{PROTOCOL})")
+            return Hello(str(msg.get("avatar", "mona-lisa"))[:100],
+                         str(msg.get("persona", "companion"))[:50])
+        if kind == "text":
+            text = str(msg["text"]).strip()
+            if not text or len(text) > MAX_TEXT:
+                raise ProtocolError(f"text must be 1–{MAX_TEXT} characters")
+            return Typed(text)
+        if kind == "ptt":
+            return PushToTalk(bool(msg["down"]))
+        if kind == "mode":
+            return Mode(bool(msg["handsfree"]))
+        return Ping(float(msg.get("t", 0.0)))
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, ProtocolError):
+            raise
+        raise ProtocolError(f"malformed {kind} message") from None
+
+
+def parse_mic(data: bytes) -> np.ndarray:
+    if len(data) > MAX_MESSAGE:
+        raise ProtocolError("audio message too large")
+    if len(data) < 3 or data[0] != MIC or (len(data) - 1) % 2:
+        raise ProtocolError("binary messages must be 0x01 + 16-bit PCM samples")
+    return np.frombuffer(data[1:], "<i2").astype(np.float32) / 32768.0
+
+
+def video_message(pts: float, jpeg: bytes) -> bytes:
+    return bytes([VIDEO]) + struct.pack("<d", pts) + jpeg
+
+
+def audio_message(pts: float, samples: np.ndarray) -> bytes:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return bytes([AUDIO]) + struct.pack("<d", pts) + pcm
+
+
+def event(kind: str, **fields: Any) -> str:
+    return json.dumps({"type": kind, **fields})

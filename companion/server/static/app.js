@@ -1,0 +1,216 @@
+// companion web page: avatar frames and voice from the server, microphone to the server.
+// Video is timed against the audio clock: every frame and audio chunk carries its stream time
+// (pts); audio is scheduled at t0 + pts on the AudioContext and a frame is drawn once the audio
+// clock reaches its pts.
+"use strict";
+
+const PROTOCOL = 1, MIC = 1, VIDEO = 2, AUDIO = 3;
+const $ = (id) => document.getElementById(id);
+const canvas = $("avatar"), g = canvas.getContext("2d");
+const stats = window.__companion = {
+  connected: false, framesDrawn: 0, framesReceived: 0, fps: 0, transcripts: [], captions: [],
+  states: [], errors: [], latency: [], interrupted: 0, micStarted: false,
+};
+
+let ws = null, ctx = null, t0 = null, sampleRate = 22050, name = "Companion";
+let frames = [], sources = [], retry = 0, handsfree = true, micNode = null;
+const token = new URLSearchParams(location.search).get("token");
+
+function audioCtx() {
+  if (!ctx) ctx = new AudioContext({ latencyHint: "interactive" });
+  return ctx;
+}
+
+// The clock: the audio context's, or wall time while audio is not allowed to play yet.
+let wallStart = performance.now() / 1000;
+function clock() {
+  const c = audioCtx();
+  return c.state === "running" ? c.currentTime : performance.now() / 1000 - wallStart;
+}
+
+function showError(msg) {
+  $("error").textContent = msg;
+  stats.errors.push(msg);
+}
+
+function setState(s) {
+  const el = $("state");
+  el.className = "state " + s;
+  el.textContent = { listening: "Listening", thinking: "Thinking…", speaking: "Speaking",
+                     idle: "Ready" }[s] || s;
+  stats.states.push(s);
+}
+
+function addCaption(role, text) {
+  const li = document.createElement("li");
+  li.className = role;
+  li.dataset.name = name;
+  li.textContent = text;
+  $("captions").appendChild(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  ws = new WebSocket(`${proto}://${location.host}/ws${token ? "?token=" + encodeURIComponent(token) : ""}`);
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "hello", protocol: PROTOCOL, avatar: $("avatar-pick").value || "mona-lisa",
+                             persona: $("persona-pick").value || "companion" }));
+  };
+  ws.onmessage = (ev) => (typeof ev.data === "string" ? onEvent(JSON.parse(ev.data)) : onMedia(ev.data));
+  ws.onclose = (ev) => {
+    stats.connected = false;
+    if (ev.code === 1008) { showError("The server refused the connection: " + (ev.reason || "not allowed")); return; }
+    setState("disconnected");
+    const wait = Math.min(10, 1 + retry++) * 1000;
+    showError(`Connection lost. Reconnecting in ${wait / 1000} s…`);
+    setTimeout(connect, wait);
+  };
+}
+
+function onEvent(m) {
+  switch (m.type) {
+    case "ready":
+      stats.connected = true; retry = 0; t0 = null; frames = [];
+      sampleRate = m.sample_rate; name = m.name || name;
+      $("model").textContent = m.llm || "?";
+      $("error").textContent = "";
+      startMic();
+      break;
+    case "state": setState(m.state); break;
+    case "transcript": stats.transcripts.push(m.text); addCaption("user", m.text); break;
+    case "caption": stats.captions.push(m.text); addCaption("assistant", m.text); break;
+    case "latency":
+      stats.latency.push(m);
+      $("latency").textContent = `reply after ${(m.first_audio ?? 0).toFixed(2)} s ` +
+        `(recognition ${(m.stt_done ?? 0).toFixed(2)} s, first word ${(m.llm_first_token ?? 0).toFixed(2)} s)`;
+      break;
+    case "interrupted":
+      stats.interrupted++;
+      // drop what is scheduled but not yet heard
+      const now = audioCtx().currentTime;
+      sources = sources.filter((s) => { if (s.when > now) { try { s.node.stop(); } catch (e) {} return false; } return true; });
+      break;
+    case "error": showError(m.message); break;
+  }
+}
+
+function onMedia(buf) {
+  const kind = new Uint8Array(buf, 0, 1)[0];
+  const pts = new DataView(buf, 1, 8).getFloat64(0, true);
+  if (t0 === null) t0 = clock() + 0.15 - pts; // a small buffer against network jitter
+  if (kind === VIDEO) {
+    stats.framesReceived++;
+    createImageBitmap(new Blob([new Uint8Array(buf, 9)], { type: "image/jpeg" }))
+      .then((bmp) => frames.push({ pts, bmp }));
+  } else if (kind === AUDIO) {
+    const n = (buf.byteLength - 9) / 2;
+    if (n <= 0) return;
+    const pcm = new Int16Array(buf.slice(9));
+    let silent = true;
+    for (let i = 0; i < n; i += 64) if (pcm[i] !== 0) { silent = false; break; }
+    if (silent) return;
+    const c = audioCtx();
+    const ab = c.createBuffer(1, n, sampleRate);
+    const ch = ab.getChannelData(0);
+    for (let i = 0; i < n; i++) ch[i] = pcm[i] / 32768;
+    const node = c.createBufferSource();
+    node.buffer = ab;
+    node.connect(c.destination);
+    const when = t0 + pts;
+    if (c.state === "running" && when > c.currentTime) {
+      node.start(when);
+      sources.push({ node, when });
+      if (sources.length > 400) sources = sources.slice(-200);
+    }
+  }
+}
+
+// Draw the newest frame whose time has come; count what was shown for the fps read-out.
+let fpsCount = 0, fpsSince = performance.now();
+function draw() {
+  if (t0 !== null && frames.length) {
+    const now = clock() - t0;
+    let pick = null;
+    while (frames.length && frames[0].pts <= now) {
+      if (pick) pick.bmp.close();
+      pick = frames.shift();
+    }
+    if (pick) {
+      g.drawImage(pick.bmp, 0, 0, canvas.width, canvas.height);
+      pick.bmp.close();
+      stats.framesDrawn++; fpsCount++;
+    }
+  }
+  const ms = performance.now() - fpsSince;
+  if (ms >= 1000) { stats.fps = (fpsCount * 1000) / ms; fpsCount = 0; fpsSince = performance.now(); }
+  requestAnimationFrame(draw);
+}
+
+async function startMic() {
+  if (micNode) return;
+  try {
+    const c = audioCtx();
+    if (c.state !== "running") await c.resume().catch(() => {});
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
+    await c.audioWorklet.addModule("/static/mic-worklet.js");
+    const src = c.createMediaStreamSource(stream);
+    micNode = new AudioWorkletNode(c, "mic-capture");
+    const ratio = c.sampleRate / 16000;
+    let pending = [], carry = 0;
+    micNode.port.onmessage = (ev) => {
+      const x = ev.data;
+      // resample to 16 kHz by linear interpolation
+      for (let t = carry; t < x.length - 1; t += ratio) {
+        const i = Math.floor(t), f = t - i;
+        pending.push(x[i] * (1 - f) + x[i + 1] * f);
+      }
+      carry = ((carry - x.length) % ratio + ratio) % ratio;
+      if (pending.length >= 512 && ws && ws.readyState === 1) {
+        const out = new Int16Array(pending.length);
+        for (let i = 0; i < pending.length; i++) out[i] = Math.max(-1, Math.min(1, pending[i])) * 32767;
+        const msg = new Uint8Array(1 + out.byteLength);
+        msg[0] = MIC; msg.set(new Uint8Array(out.buffer), 1);
+        ws.send(msg.buffer);
+        pending = [];
+      }
+    };
+    src.connect(micNode);
+    stats.micStarted = true;
+    $("mic").textContent = "Microphone on"; $("mic").setAttribute("aria-pressed", "true");
+  } catch (e) {
+    micNode = null;
+    showError("Microphone unavailable (" + e.message + "). You can type instead.");
+  }
+}
+
+function send(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
+
+$("mic").onclick = () => { audioCtx().resume(); startMic(); };
+$("handsfree").onchange = (e) => {
+  handsfree = e.target.checked;
+  $("ptt").disabled = handsfree;
+  send({ type: "mode", handsfree });
+};
+const ptt = (down) => { if (!handsfree) send({ type: "ptt", down }); };
+$("ptt").onmousedown = () => ptt(true); $("ptt").onmouseup = () => ptt(false);
+document.addEventListener("keydown", (e) => { if (e.code === "Space" && !handsfree && document.activeElement !== $("text") && !e.repeat) { e.preventDefault(); ptt(true); } });
+document.addEventListener("keyup", (e) => { if (e.code === "Space" && !handsfree && document.activeElement !== $("text")) { e.preventDefault(); ptt(false); } });
+$("say").onsubmit = (e) => {
+  e.preventDefault();
+  const text = $("text").value.trim();
+  if (text) { audioCtx().resume(); send({ type: "text", text }); $("text").value = ""; }
+};
+for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = () => { if (ws) ws.close(1000); };
+
+fetch("/api/info").then((r) => r.json()).then((info) => {
+  for (const [id, items] of [["avatar-pick", info.avatars], ["persona-pick", info.personas]]) {
+    for (const v of items) { const o = document.createElement("option"); o.value = o.textContent = v; $(id).appendChild(o); }
+  }
+  $("avatar-pick").value = info.avatars.includes("mona-lisa") ? "mona-lisa" : info.avatars[0];
+  $("persona-pick").value = "companion";
+  connect();
+}).catch(() => showError("Cannot reach the companion server."));
+requestAnimationFrame(draw);

@@ -1,0 +1,50 @@
+"""A real uvicorn server on loopback for protocol and browser tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+
+from companion.face.live import LiveFace
+from companion.server.app import Hub, ServerConfig, create_app
+from companion.server.protocol import MAX_MESSAGE, Hello
+from companion.server.session import VoiceSession
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, make: Callable[[Hello], tuple[VoiceSession, LiveFace]],
+                 cfg: ServerConfig | None = None, info: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.hub = Hub(make=make, info=info or {})
+        app = create_app(self.hub, cfg or ServerConfig())
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, ws="websockets-sansio",
+                                ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

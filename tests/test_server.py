@@ -1,0 +1,177 @@
+"""The web app over real websockets on loopback: protocol, limits, isolation. Scripted
+backends (the protocol is under test here; the browser test uses the real models)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import websockets
+from websockets.typing import Origin
+
+from companion.dialogue.persona import load_persona
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace
+from companion.face.rig import Rig
+from companion.server.app import ServerConfig
+from companion.server.protocol import AUDIO, MIC, VIDEO, Hello
+from companion.server.session import VoiceSession
+from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
+from tests.server_harness import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server(mona: Rig) -> Iterator[LiveServer]:
+    def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
+        if hello.avatar != "mona-lisa":
+            from companion.errors import InputError
+
+            raise InputError(f"unknown avatar {hello.avatar!r}")
+        live = LiveFace(mona, RenderOptions())
+        s = VoiceSession(live, ScriptedSTT(["hello"]), ScriptedLLM(["Nice to meet you."] * 5),
+                         ToneTTS(), load_persona())
+        return s, live
+
+    with LiveServer(make, ServerConfig(max_sessions=3, max_messages_per_s=100)) as srv:
+        yield srv
+
+
+def _ws(server: LiveServer) -> str:
+    return f"ws://127.0.0.1:{server.port}/ws"
+
+
+async def _hello(ws: websockets.ClientConnection, avatar: str = "mona-lisa") -> dict[str, object]:
+    await ws.send(json.dumps({"type": "hello", "protocol": 1, "avatar": avatar}))
+    while True:
+        msg = await ws.recv()
+        if isinstance(msg, str):
+            return dict(json.loads(msg))
+
+
+async def _events(ws: websockets.ClientConnection, seconds: float) -> tuple[list[dict[str, object]],
+                                                                         int, int]:
+    events: list[dict[str, object]] = []
+    video = audio = 0
+    end = asyncio.get_running_loop().time() + seconds
+    while (left := end - asyncio.get_running_loop().time()) > 0:
+        try:
+            msg = await asyncio.wait_for(ws.recv(), timeout=left)
+        except TimeoutError:
+            break
+        if isinstance(msg, str):
+            events.append(json.loads(msg))
+        elif msg[0] == VIDEO:
+            video += 1
+            assert msg[9:11] == b"\xff\xd8"  # a JPEG
+        elif msg[0] == AUDIO:
+            audio += 1
+            struct.unpack("<d", msg[1:9])
+    return events, video, audio
+
+
+def test_page_and_info_are_served(server: LiveServer) -> None:
+    import urllib.request
+
+    html = urllib.request.urlopen(server.url + "/").read().decode()
+    assert "AI-generated" in html and "app.js" in html
+    info = json.loads(urllib.request.urlopen(server.url + "/api/info").read())
+    assert info["protocol"] == 1 and "mona-lisa" in info["avatars"]
+
+
+def test_typed_turn_gets_a_spoken_reply_with_frames(server: LiveServer) -> None:
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as ws:
+            ready = await _hello(ws)
+            assert ready["type"] == "ready" and ready["protocol"] == 1
+            await ws.send(json.dumps({"type": "text", "text": "Hello there"}))
+            events, video, audio = await _events(ws, 3.0)
+            kinds = [e["type"] for e in events]
+            assert "transcript" in kinds and "caption" in kinds
+            assert video >= 60 and audio >= 60  # ~25 fps of frames with their audio
+            assert any(e.get("type") == "state" and e.get("state") == "speaking" for e in events)
+
+    asyncio.run(run())
+
+
+def test_wrong_origin_is_refused(server: LiveServer) -> None:
+    async def run() -> None:
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(_ws(server), origin=Origin("http://evil.example")):
+                pass
+        async with websockets.connect(_ws(server),
+                                      origin=Origin(f"http://127.0.0.1:{server.port}")) as ws:
+            assert (await _hello(ws))["type"] == "ready"
+
+    asyncio.run(run())
+
+
+def test_malformed_messages_get_error_events_and_the_session_lives_on(server: LiveServer
+                                                                       ) -> None:
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as ws:
+            await _hello(ws)
+            for bad in ["not json", json.dumps({"type": "launch"}), json.dumps([1, 2]),
+                        json.dumps({"type": "text"}), json.dumps({"type": "text", "text": ""})]:
+                await ws.send(bad)
+            await ws.send(b"\x07garbage")
+            await ws.send(bytes([MIC]) + b"\x00")  # odd number of PCM bytes
+            events, video, _ = await _events(ws, 1.5)
+            errors = [e for e in events if e["type"] == "error"]
+            assert len(errors) == 7 and all(e["message"] for e in errors)
+            assert video > 10  # still streaming
+            await ws.send(json.dumps({"type": "ping", "t": 1.0}))
+            events, _, _ = await _events(ws, 1.0)
+            assert any(e["type"] == "pong" for e in events)
+
+    asyncio.run(run())
+
+
+def test_oversized_message_and_flood_close_only_that_socket(server: LiveServer) -> None:
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as bystander:
+            await _hello(bystander)
+            async with websockets.connect(_ws(server)) as ws:
+                await _hello(ws)
+                await ws.send(bytes([MIC]) + b"\x00" * 200_000)
+                with pytest.raises(websockets.exceptions.ConnectionClosed) as e:
+                    await _events(ws, 5.0)
+                    await ws.recv()
+                assert e.value.rcvd is None or e.value.rcvd.code in (1009, 1008)
+            async with websockets.connect(_ws(server)) as ws:
+                await _hello(ws)
+                silence = bytes([MIC]) + np.zeros(64, "<i2").tobytes()
+                with pytest.raises(websockets.exceptions.ConnectionClosed):
+                    for _ in range(2000):
+                        await ws.send(silence)
+                    await _events(ws, 5.0)
+                    await ws.recv()
+            # the other session never noticed
+            _, video, _ = await _events(bystander, 1.0)
+            assert video > 15
+
+    asyncio.run(run())
+
+
+def test_bad_start_and_session_cap(server: LiveServer) -> None:
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as ws:
+            await ws.send(json.dumps({"type": "text", "text": "hi"}))
+            msg = json.loads(await ws.recv())
+            assert msg["type"] == "error" and msg["fatal"]
+        async with websockets.connect(_ws(server)) as ws:
+            msg = await _hello(ws, avatar="/etc/passwd")
+            assert msg["type"] == "error" and "unknown avatar" in str(msg["message"])
+        conns = [await websockets.connect(_ws(server)) for _ in range(3)]
+        for c in conns:
+            await _hello(c)
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(_ws(server)) as extra:
+                await extra.recv()
+        for c in conns:
+            await c.close()
+
+    asyncio.run(run())
