@@ -128,8 +128,11 @@ def cmd_serve(a: argparse.Namespace) -> None:
               info={"llm": getattr(models.llm, "name", "")})
     app = create_app(hub, ServerConfig(token=a.token, max_sessions=a.max_sessions))
     print(f"companion is live at http://{a.host}:{a.port}/", flush=True)
-    uvicorn.run(app, host=a.host, port=a.port, ws="websockets-sansio",
-                ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+    try:
+        uvicorn.run(app, host=a.host, port=a.port, ws="websockets-sansio",
+                    ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+    finally:
+        models.llm.close()
 
 
 def cmd_models(a: argparse.Namespace) -> None:
@@ -161,6 +164,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.render import run
 
         run(Path(a.out), frames=a.frames)
+    elif a.what == "serve":
+        from companion.bench.serve import run as run_serve
+
+        run_serve(Path(a.out))
     elif a.what == "latency":
         from companion.bench.latency import run as run_latency
 
@@ -226,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
-    p.add_argument("what", choices=("render", "quality", "llm", "latency"))
+    p.add_argument("what", choices=("render", "quality", "llm", "latency", "serve"))
     p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
     p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
     p.add_argument("--out", default="bench/results")

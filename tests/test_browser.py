@@ -18,11 +18,11 @@ from companion.dialogue.persona import load_persona
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import Rig
+from companion.server.background import LiveServer
 from companion.server.protocol import Hello
 from companion.server.session import VoiceSession
 from companion.tts import make_tts
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
-from tests.server_harness import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):  # CI installs it (.ci/run); say so rather than skip there

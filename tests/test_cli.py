@@ -120,3 +120,8 @@ def test_ten_minute_audio(tmp_path: Path, data: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "15000 frames" in r.stdout
     assert cv2.imread(str(out)).shape == (512, 512, 3)
+
+
+def test_serve_refuses_to_open_beyond_localhost_without_a_token() -> None:
+    r = run_cli("serve", "--host", "0.0.0.0", "--port", "8799")
+    assert r.returncode == 2 and "--token" in r.stderr and "Traceback" not in r.stderr

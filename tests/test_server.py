@@ -18,10 +18,10 @@ from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import Rig
 from companion.server.app import ServerConfig
+from companion.server.background import LiveServer
 from companion.server.protocol import AUDIO, MIC, VIDEO, Hello
 from companion.server.session import VoiceSession
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
-from tests.server_harness import LiveServer
 
 
 @pytest.fixture(scope="module")

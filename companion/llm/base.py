@@ -68,6 +68,7 @@ class LLM(abc.ABC):
 
         thread = threading.Thread(target=worker, name=f"llm:{self.name}", daemon=True)
         thread.start()
+        self._workers().append(thread)
         text = ""
         emitted = 0
         deadline = loop.time() + opts.total_timeout_s
@@ -102,6 +103,18 @@ class LLM(abc.ABC):
                 yield text[emitted:]
         finally:
             stop.set()
+
+    def _workers(self) -> list[threading.Thread]:
+        if not hasattr(self, "_threads"):
+            self._threads: list[threading.Thread] = []
+        self._threads = [t for t in self._threads if t.is_alive()]
+        return self._threads
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for generations that were cancelled to wind down (they stop at the next token);
+        native threads still running when the interpreter exits can abort it."""
+        for t in list(self._workers()):
+            t.join(timeout)
 
     async def complete(self, messages: Sequence[Message], options: LLMOptions | None = None
                        ) -> str:

@@ -1,4 +1,4 @@
-"""A real uvicorn server on loopback for protocol and browser tests."""
+"""A real uvicorn server in a background thread on loopback (tests and `bench serve`)."""
 
 from __future__ import annotations
 
