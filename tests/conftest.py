@@ -21,11 +21,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if "COMPANION_CACHE" not in os.environ:
         import tempfile
 
-        from companion.llm.transformers_llm import llm_cache_dir
+        from companion.cache import cache_home
 
-        # Converted LLMs are keyed by their source file, so the user's copy is safe to share
-        # (converting the embedded GGUF takes about a minute).
-        os.environ.setdefault("COMPANION_LLM_CACHE", str(llm_cache_dir()))
+        # Converted models are keyed by their source files, so the user's copies are safe to
+        # share (converting the embedded GGUF takes about a minute).
+        os.environ.setdefault("COMPANION_MODEL_CACHE", str(cache_home()))
         os.environ["COMPANION_CACHE"] = tempfile.mkdtemp(prefix="companion-test-cache-")
 
 

