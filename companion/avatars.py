@@ -57,5 +57,27 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
         if kind not in ("artwork", "synthetic") or not statement.strip():
             raise InputError("--attest must read 'artwork: <why>' or 'synthetic: <why>'",
                              "a real person's photo needs their recorded consent instead")
-        rec = ConsentRecord(f"attest:{img.sha256[:16]}", img.sha256, kind, statement.strip())
+        from companion.consent.registry import ConsentRegistry
+
+        reg = ConsentRegistry()
+        try:
+            rec = reg.attest(img, kind, statement.strip())
+        finally:
+            reg.close()
+    else:
+        rec = _registered(img.sha256)
     return Avatar(img, rec, p.stem)
+
+
+def _registered(sha256: str) -> ConsentRecord | None:
+    """A valid registry record for this exact image, if one exists."""
+    from companion.consent.registry import ConsentRegistry
+
+    reg = ConsentRegistry()
+    try:
+        for rec in reg.records():
+            if rec.image_sha256 == sha256 and not rec.revoked:
+                return rec
+        return None
+    finally:
+        reg.close()

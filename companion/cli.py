@@ -135,6 +135,40 @@ def cmd_serve(a: argparse.Namespace) -> None:
         models.llm.close()
 
 
+def cmd_consent(a: argparse.Namespace) -> None:
+    import json
+
+    from companion.consent.registry import ConsentRegistry
+    from companion.face.image import load_image
+
+    reg = ConsentRegistry()
+    try:
+        if a.action == "attest":
+            if not a.target or not a.category or not a.statement:
+                raise CompanionError("consent attest IMAGE --category artwork|synthetic "
+                                     "--statement TEXT")
+            rec = reg.attest(load_image(a.target), a.category, a.statement)
+            print(f"{rec.consent_id}  {rec.category}  {rec.statement}")
+        elif a.action == "list":
+            for rec in reg.records():
+                state = "REVOKED" if rec.revoked else "active"
+                print(f"{rec.consent_id}  {state:8} {rec.category:10} {rec.statement[:60]}")
+        elif a.action == "show":
+            print(json.dumps(reg.details(a.target or ""), indent=2, default=str))
+        elif a.action == "revoke":
+            removed = reg.revoke(a.target or "")
+            print(f"revoked {a.target}; deleted {len(removed)} file(s)")
+        elif a.action == "audit":
+            check = reg.verify_audit()
+            for row in reg.audit_log():
+                print(f"{row['seq']:5} {row['action']:8} {row['record_id']}  {row['hash'][:16]}")
+            if not check.ok:
+                raise CompanionError(f"audit log broken at row {check.first_bad}: {check.reason}")
+            print(f"audit chain intact ({check.rows} rows)")
+    finally:
+        reg.close()
+
+
 def cmd_models(a: argparse.Namespace) -> None:
     from companion import models
 
@@ -227,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=48)
     p.add_argument("--max-sessions", type=int, default=8)
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("consent", help="consent records: attest, list, show, revoke, audit")
+    p.add_argument("action", choices=("attest", "list", "show", "revoke", "audit"))
+    p.add_argument("target", nargs="?", help="image path (attest) or record id (show, revoke)")
+    p.add_argument("--category", choices=("artwork", "synthetic"))
+    p.add_argument("--statement")
+    p.set_defaults(func=cmd_consent)
     p = sub.add_parser("models", help="list embedded models: installed, verified, size")
     p.add_argument("--fast", action="store_true", help="skip the SHA-256 checks")
     p.set_defaults(func=cmd_models)

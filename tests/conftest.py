@@ -27,6 +27,11 @@ def pytest_configure(config: pytest.Config) -> None:
         # share (converting the embedded GGUF takes about a minute).
         os.environ.setdefault("COMPANION_MODEL_CACHE", str(cache_home()))
         os.environ["COMPANION_CACHE"] = tempfile.mkdtemp(prefix="companion-test-cache-")
+    if "COMPANION_DATA" not in os.environ:
+        import tempfile
+
+        # consent records and stored portraits of the tests never mix with the user's
+        os.environ["COMPANION_DATA"] = tempfile.mkdtemp(prefix="companion-test-data-")
 
 
 @pytest.fixture(scope="session")

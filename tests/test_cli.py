@@ -81,14 +81,13 @@ def _bad(tmp_path: Path, name: str, content: bytes) -> Path:
 def test_broken_inputs_give_clear_errors(tmp_path: Path, data: Path) -> None:
     noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "noface.png"), cv2.GaussianBlur(noise, (15, 15), 5))
+    attest = "artwork: a test painting"
     cases = [
         (["say", "hi", "--avatar", str(_bad(tmp_path, "empty.jpg", b""))], "empty"),
         (["say", "hi", "--avatar", str(_bad(tmp_path, "text.jpg", b"hello")), "--attest",
-          "artwork: x"], "not a readable image"),
-        (["say", "hi", "--avatar", str(tmp_path / "noface.png"), "--attest", "artwork: x"],
-         "no face"),
-        (["say", "hi", "--avatar", str(data / "two_people.jpg"), "--attest", "artwork: x"],
-         "--face"),
+          attest], "not a readable image"),
+        (["say", "hi", "--avatar", str(tmp_path / "noface.png"), "--attest", attest], "no face"),
+        (["say", "hi", "--avatar", str(data / "two_people.jpg"), "--attest", attest], "--face"),
         (["render", "--audio", str(_bad(tmp_path, "a.wav", b"not audio at all"))],
          "not an audio file"),
         (["render", "--audio", str(_bad(tmp_path, "e.wav", b""))], "empty"),

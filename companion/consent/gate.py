@@ -39,3 +39,19 @@ def require_consent(record: ConsentRecord | None, image_sha256: str) -> ConsentR
     if not record.statement.strip():
         raise ConsentError(f"consent {record.consent_id} has no statement")
     return record
+
+
+def is_active(consent_id: str) -> bool:
+    """Is this consent still valid right now? Bundled avatars always are; registry records
+    until they are revoked. Renderers ask this, so revoking stops live sessions too."""
+    if consent_id.startswith("bundled:"):
+        return True
+    if consent_id.startswith("c_"):
+        from companion.consent.registry import ConsentRegistry
+
+        reg = ConsentRegistry()
+        try:
+            return reg.is_active(consent_id)
+        finally:
+            reg.close()
+    return False

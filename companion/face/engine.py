@@ -16,6 +16,7 @@ import numpy as np
 
 from companion.audio.features import Features, analyse
 from companion.audio.io import decode_audio, resample
+from companion.consent.gate import is_active
 from companion.consent.label import draw_label
 from companion.errors import ConsentError, InputError
 from companion.face import align
@@ -77,8 +78,9 @@ def speech_from_file(path: str | Path, transcript: str | None = None,
 
 
 def make_renderer(rig: Rig, backend: str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
-    if not rig.consent_id:
-        raise ConsentError("this rig carries no consent record; refusing to render")
+    if not rig.consent_id or not is_active(rig.consent_id):
+        raise ConsentError(f"consent {rig.consent_id or '(none)'} is missing or revoked; "
+                           "refusing to render")
     if backend == "cpu":
         from companion.face.render import CpuRenderer
 

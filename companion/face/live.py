@@ -21,7 +21,9 @@ import numpy as np
 
 from companion.audio.features import analyse
 from companion.audio.io import resample
+from companion.consent.gate import is_active
 from companion.consent.label import draw_label
+from companion.errors import ConsentError
 from companion.face import align
 from companion.face.engine import RenderOptions, make_renderer
 from companion.face.motion import generate
@@ -187,8 +189,12 @@ class LiveFace:
         return p
 
     def next_frame(self) -> TimedFrame:
-        """Render the next frame (and its audio) and advance the clock by one frame."""
+        """Render the next frame (and its audio) and advance the clock by one frame. Once a
+        second the consent is checked again: a revoked portrait stops the stream."""
         i = self._frame
+        if i % self.fps == 0 and i > 0 and not is_active(self.rig.consent_id):
+            self._closed = True
+            raise ConsentError(f"consent {self.rig.consent_id} was revoked; the stream stops")
         p = self._idle_params(i)
         hop = self.sample_rate / self.fps
         a0, a1 = round(i * hop), round((i + 1) * hop)

@@ -186,6 +186,12 @@ def _colours(img: np.ndarray, lm: np.ndarray) -> dict[str, list[float]]:
     return out
 
 
+def check_portrait(src: LoadedImage, face: int | None = None) -> None:
+    """Raise FaceError unless the image shows one usable face (or `face` picks one). Animates
+    nothing, so it needs no consent: it runs before a consent record is made."""
+    _check_face(_pick_face(src, face, analyzer()), src)
+
+
 def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
               face: int | None = None, use_cache: bool = True) -> Rig:
     """Build (or load from cache) the rig for a portrait. Needs a valid consent record."""
@@ -236,4 +242,4 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
     return rig
 
 
-__all__ = ["Rig", "build_rig", "cache_dir"]
+__all__ = ["Rig", "build_rig", "cache_dir", "check_portrait"]

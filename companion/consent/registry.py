@@ -1,0 +1,181 @@
+"""The consent registry (SQLite): who allowed which portrait to be animated, and an append-only,
+hash-chained audit log of everything that happened to those records.
+
+Each audit row's hash covers the previous row's hash, so editing, deleting or reordering any row
+breaks the chain from that row on (`verify_audit`). SQLite triggers refuse UPDATE and DELETE on
+the log; the hash chain catches changes made behind SQLite's back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from companion.cache import cache_home
+from companion.consent.gate import ConsentRecord
+from companion.errors import ConsentError
+from companion.face.image import LoadedImage
+
+GENESIS = "0" * 64
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, category TEXT NOT NULL, subject TEXT NOT NULL,
+    statement TEXT NOT NULL, image_sha256 TEXT NOT NULL, portrait TEXT NOT NULL,
+    clip_sha256 TEXT, checks TEXT NOT NULL DEFAULT '{}', revoked REAL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, action TEXT NOT NULL,
+    record_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+def data_dir() -> Path:
+    """COMPANION_DATA, else the cache home's sibling 'companion-data' (portraits live here)."""
+    env = os.environ.get("COMPANION_DATA")
+    return Path(env) if env else cache_home().with_name("companion-data")
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    ok: bool
+    rows: int
+    first_bad: int | None = None
+    reason: str = ""
+
+
+def _row_hash(prev: str, ts: float, action: str, record_id: str, detail: str) -> str:
+    payload = json.dumps([prev, ts, action, record_id, detail], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class ConsentRegistry:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or data_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "portraits").mkdir(exist_ok=True)
+        self.db = sqlite3.connect(self.root / "consent.sqlite", isolation_level=None)
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ audit
+    def _audit(self, action: str, record_id: str, detail: dict[str, Any]) -> None:
+        text = json.dumps(detail, sort_keys=True)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            prev = row[0] if row else GENESIS
+            ts = time.time()
+            self.db.execute(
+                "INSERT INTO audit (ts, action, record_id, detail, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (ts, action, record_id, text, prev, _row_hash(prev, ts, action, record_id, text)))
+            self.db.execute("COMMIT")
+        except Exception:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT seq, ts, action, record_id, detail, prev_hash, hash "
+                               "FROM audit ORDER BY seq").fetchall()
+        return [dict(zip(("seq", "ts", "action", "record_id", "detail", "prev_hash", "hash"), r,
+                         strict=True)) for r in rows]
+
+    def verify_audit(self) -> AuditCheck:
+        prev = GENESIS
+        rows = self.audit_log()
+        for r in rows:
+            if r["prev_hash"] != prev:
+                return AuditCheck(False, len(rows), r["seq"], "a row is missing or out of order")
+            if _row_hash(prev, r["ts"], r["action"], r["record_id"], r["detail"]) != r["hash"]:
+                return AuditCheck(False, len(rows), r["seq"], "a row was altered")
+            prev = r["hash"]
+        return AuditCheck(True, len(rows))
+
+    # ------------------------------------------------------------------ records
+    def attest(self, image: LoadedImage, category: str, statement: str, subject: str = "",
+               who: str = "local user") -> ConsentRecord:
+        """A typed attestation that the image is artwork or a synthetic/cartoon face. A real
+        person's photo cannot be attested this way: it needs a recorded consent clip."""
+        if category not in ("artwork", "synthetic"):
+            raise ConsentError("only artwork or synthetic faces can be attested in writing",
+                               "a real person's photo needs their recorded consent clip")
+        from companion.face.rig import check_portrait
+
+        check_portrait(image)  # one usable face, or nothing is stored
+        if len(statement.strip()) < 8:
+            raise ConsentError("the attestation needs a statement (why this image may be "
+                               "animated)")
+        for rec in self.records():
+            if rec.image_sha256 == image.sha256 and not rec.revoked:
+                return rec  # the same image already has a valid record
+        rid = "c_" + secrets.token_hex(8)
+        # Store a clean copy (decoded pixels only: metadata is gone) under the record's id.
+        portrait = self.root / "portraits" / f"{rid}.png"
+        cv2.imwrite(str(portrait), cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR))
+        self.db.execute(
+            "INSERT INTO records (id, created, category, subject, statement, image_sha256, "
+            "portrait, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rid, time.time(), category, subject or image.name, statement.strip(), image.sha256,
+             str(portrait), json.dumps({"attested_by": who})))
+        self._audit("attest", rid, {"category": category, "image_sha256": image.sha256,
+                                     "by": who})
+        return self.get(rid)
+
+    def get(self, rid: str) -> ConsentRecord:
+        row = self.db.execute("SELECT id, image_sha256, category, statement, revoked FROM records "
+                              "WHERE id = ?", (rid,)).fetchone()
+        if row is None:
+            raise ConsentError(f"no consent record {rid!r}")
+        return ConsentRecord(row[0], row[1], row[2], row[3], revoked=row[4] is not None)
+
+    def details(self, rid: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,)).fetchone()
+        if row is None:
+            raise ConsentError(f"no consent record {rid!r}")
+        cols = [c[0] for c in self.db.execute("SELECT * FROM records LIMIT 0").description]
+        return dict(zip(cols, row, strict=True))
+
+    def records(self) -> list[ConsentRecord]:
+        rows = self.db.execute("SELECT id FROM records ORDER BY created").fetchall()
+        return [self.get(r[0]) for r in rows]
+
+    def revoke(self, rid: str, who: str = "local user") -> list[Path]:
+        """Revoke a record: the stored portrait and every rig built from it are deleted.
+        Returns the files removed. Renderers check the record and stop (see `is_active`)."""
+        rec = self.get(rid)
+        if rec.revoked:
+            return []
+        removed: list[Path] = []
+        portrait = Path(self.details(rid)["portrait"])
+        from companion.face.rig import cache_dir
+
+        candidates = [portrait, *cache_dir().glob(f"{rec.image_sha256[:32]}-*.npz")]
+        for path in candidates:
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+        self.db.execute("UPDATE records SET revoked = ? WHERE id = ?", (time.time(), rid))
+        self._audit("revoke", rid, {"removed": [p.name for p in removed], "by": who})
+        return removed
+
+    def is_active(self, rid: str) -> bool:
+        try:
+            return not self.get(rid).revoked
+        except ConsentError:
+            return False
