@@ -169,6 +169,13 @@ def cmd_consent(a: argparse.Namespace) -> None:
         reg.close()
 
 
+def cmd_verify(a: argparse.Namespace) -> None:
+    from companion.consent.verify import verify_file
+
+    report = verify_file(a.file)
+    print("\n".join(report.lines()))
+
+
 def cmd_models(a: argparse.Namespace) -> None:
     from companion import models
 
@@ -198,6 +205,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.render import run
 
         run(Path(a.out), frames=a.frames)
+    elif a.what == "watermark":
+        from companion.bench.watermark_bench import run as run_watermark
+
+        run_watermark(Path(a.out))
     elif a.what == "serve":
         from companion.bench.serve import run as run_serve
 
@@ -267,13 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", choices=("artwork", "synthetic"))
     p.add_argument("--statement")
     p.set_defaults(func=cmd_consent)
+    p = sub.add_parser("verify", help="is a video or image marked as companion output?")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_verify)
     p = sub.add_parser("models", help="list embedded models: installed, verified, size")
     p.add_argument("--fast", action="store_true", help="skip the SHA-256 checks")
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("doctor", help="what works on this machine and how to fix what does not")
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
-    p.add_argument("what", choices=("render", "quality", "llm", "latency", "serve"))
+    p.add_argument("what",
+                   choices=("render", "quality", "llm", "latency", "serve", "watermark"))
     p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
     p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
     p.add_argument("--out", default="bench/results")

@@ -16,6 +16,7 @@ import numpy as np
 
 from companion.audio.features import Features, analyse
 from companion.audio.io import decode_audio, resample
+from companion.consent import watermark
 from companion.consent.gate import is_active
 from companion.consent.label import draw_label
 from companion.errors import ConsentError, InputError
@@ -100,13 +101,15 @@ def plan(speech: Speech | None, duration: float, opts: RenderOptions) -> np.ndar
     return generate(n, opts.fps, opts.controls, speech.phonemes, speech.features)
 
 
-def frames(rig: Rig, params: np.ndarray, opts: RenderOptions) -> Iterator[np.ndarray]:
+def frames(rig: Rig, params: np.ndarray, opts: RenderOptions,
+           mark: bool = False) -> Iterator[np.ndarray]:
+    """Rendered frames; `mark` adds the invisible watermark with the consent id (exports)."""
     render = make_renderer(rig, opts.backend)
     for p in params:
         img = render(p)
         if opts.label:
             draw_label(img)
-        yield img
+        yield watermark.embed(img, rig.consent_id) if mark else img
 
 
 def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Path,
@@ -114,7 +117,7 @@ def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Pa
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise InputError(f"output must end in .mp4: {out}")
-    it = frames(rig, params, opts)
+    it = frames(rig, params, opts, mark=True)
     if progress and len(params) > opts.fps:
         from tqdm import tqdm
 
@@ -135,7 +138,7 @@ def write_still(rig: Rig, params: np.ndarray, at: float, out: str | Path,
     idx = int(at * opts.fps)
     if not 0 <= idx < len(params):
         raise InputError(f"--at {at} is outside the clip (0 … {len(params) / opts.fps:.2f} s)")
-    img = next(frames(rig, params[idx: idx + 1], opts))
+    img = next(frames(rig, params[idx: idx + 1], opts, mark=True))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
