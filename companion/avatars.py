@@ -75,9 +75,6 @@ def _registered(sha256: str) -> ConsentRecord | None:
 
     reg = ConsentRegistry()
     try:
-        for rec in reg.records():
-            if rec.image_sha256 == sha256 and not rec.revoked:
-                return rec
-        return None
+        return reg.find(sha256)
     finally:
         reg.close()

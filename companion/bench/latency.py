@@ -67,8 +67,7 @@ async def _run(turns: int, spec: ChatSpec) -> list[dict[str, Any]]:
             n_before = len(session.records)
             while time.monotonic() < deadline:
                 await feed(silence)
-                answered = len(session.records) > n_before and not session.busy
-                if answered and not session._tasks:
+                if len(session.records) > n_before and session.idle:
                     break
             for _ in range(15):
                 await feed(silence)

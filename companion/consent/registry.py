@@ -121,9 +121,9 @@ class ConsentRegistry:
         if len(statement.strip()) < 8:
             raise ConsentError("the attestation needs a statement (why this image may be "
                                "animated)")
-        for rec in self.records():
-            if rec.image_sha256 == image.sha256 and not rec.revoked:
-                return rec  # the same image already has a valid record
+        existing = self.find(image.sha256)
+        if existing is not None:
+            return existing  # the same image already has a valid record
         rid = "c_" + secrets.token_hex(8)
         # Store a clean copy (decoded pixels only: metadata is gone) under the record's id.
         portrait = self.root / "portraits" / f"{rid}.png"
@@ -150,6 +150,12 @@ class ConsentRegistry:
             raise ConsentError(f"no consent record {rid!r}")
         cols = [c[0] for c in self.db.execute("SELECT * FROM records LIMIT 0").description]
         return dict(zip(cols, row, strict=True))
+
+    def find(self, image_sha256: str) -> ConsentRecord | None:
+        """The valid (unrevoked) record for this exact image, if any."""
+        row = self.db.execute("SELECT id FROM records WHERE image_sha256 = ? AND revoked IS NULL "
+                              "ORDER BY created LIMIT 1", (image_sha256,)).fetchone()
+        return self.get(row[0]) if row else None
 
     def records(self) -> list[ConsentRecord]:
         rows = self.db.execute("SELECT id FROM records ORDER BY created").fetchall()

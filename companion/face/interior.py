@@ -8,12 +8,16 @@ nothing is painted and the frame is the portrait.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from companion.face import topology as T
 from companion.face.params import INDEX
+
+if TYPE_CHECKING:  # rig imports the renderer's modules; only the type is needed here
+    from companion.face.rig import Rig
 
 SHIFT = 4
 ONE = 1 << SHIFT
@@ -63,10 +67,7 @@ def _fp(pts: np.ndarray, origin: np.ndarray) -> np.ndarray:
 
 
 class Painter:
-    def __init__(self, rig: object) -> None:
-        from companion.face.rig import Rig
-
-        assert isinstance(rig, Rig)
+    def __init__(self, rig: Rig) -> None:
         self.rig = rig
         self.iod = rig.iod
         src = rig.vertices[:, :2]

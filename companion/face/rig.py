@@ -122,15 +122,14 @@ def _pick_face(src: LoadedImage, face: int | None, fa: FaceAnalyzer) -> np.ndarr
     idx = face or 0
     if idx >= count:
         raise FaceError(f"--face {idx} asked for, but {src.name} has {count} face(s)")
-    areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in found]
-    order = np.argsort(areas)[::-1]
     if dets:
         x0, y0, x1, y1 = dets[min(idx, len(dets) - 1)].box
         c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         best = min(range(len(found)),
                    key=lambda i: float(np.linalg.norm(found[i][:, :2].mean(axis=0) - c)))
         return found[best]
-    return found[order[min(idx, len(found) - 1)]]
+    by_size = sorted(found, key=lambda f: -float(np.ptp(f[:, 0]) * np.ptp(f[:, 1])))
+    return by_size[min(idx, len(found) - 1)]
 
 
 def _check_face(lm: np.ndarray, src: LoadedImage) -> float:

@@ -104,6 +104,12 @@ class LLM(abc.ABC):
         finally:
             stop.set()
 
+    speaker = "Companion"  # the avatar's name, for backends that prompt with a transcript
+
+    def options_for_transcript(self, options: LLMOptions) -> LLMOptions:
+        """Options adjusted to how this backend prompts (a chat API needs nothing extra)."""
+        return options
+
     def _workers(self) -> list[threading.Thread]:
         if not hasattr(self, "_threads"):
             self._threads: list[threading.Thread] = []

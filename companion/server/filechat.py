@@ -54,8 +54,7 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
                 chunk = np.zeros(CHUNK, np.float32)
                 if deadline is None:
                     deadline = time.monotonic() + tail_timeout_s
-                idle = not session.busy and not session.turns.in_turn and not session._tasks
-                quiet_since = (quiet_since or time.monotonic()) if idle else None
+                quiet_since = (quiet_since or time.monotonic()) if session.idle else None
                 if (quiet_since and time.monotonic() - quiet_since > 1.5) or \
                         time.monotonic() > deadline:
                     break

@@ -127,6 +127,11 @@ class VoiceSession:
             self.listener({"type": kind, **fields})
 
     @property
+    def idle(self) -> bool:
+        """Nobody is talking and nothing is being recognised or answered."""
+        return not self.busy and not self.turns.in_turn and not self._tasks
+
+    @property
     def busy(self) -> bool:
         """The avatar is answering: generating, or still speaking."""
         return not self._reply_done or self.live.speaking

