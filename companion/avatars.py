@@ -30,6 +30,18 @@ def bundled() -> list[str]:
         if d.is_dir() else []
 
 
+def bundled_record(name: str) -> ConsentRecord | None:
+    """The consent record in a bundled avatar's provenance file (None if there is no such
+    avatar). The gate reads it from here rather than trusting a record handed to it."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    prov_path = avatars_dir() / name / "provenance.json"
+    if not prov_path.is_file():
+        return None
+    prov = json.loads(prov_path.read_text())
+    return ConsentRecord(f"bundled:{name}", prov["sha256"], "bundled", prov["statement"])
+
+
 def resolve(spec: str, attest: str | None = None) -> Avatar:
     """A bundled avatar by name (consent from its provenance record), or an image path.
 
@@ -43,8 +55,7 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
         img = load_image(d / prov["file"])
         if img.sha256 != prov["sha256"]:
             raise InputError(f"bundled avatar {spec} does not match its provenance record")
-        bundled_rec = ConsentRecord(f"bundled:{spec}", img.sha256, "bundled", prov["statement"])
-        return Avatar(img, bundled_rec, spec)
+        return Avatar(img, bundled_record(spec), spec)
     p = Path(spec)
     if not p.exists():
         names = ", ".join(bundled()) or "none installed"

@@ -48,9 +48,25 @@ def mona() -> Any:  # a Rig
     return build_rig(avatar.image, avatar.consent)
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def recorded_consent(img: Any) -> Any:
+    """A registry record for a test image, stored directly (no face checks), for tests about
+    other things than consent: rig geometry on two-face or faceless images, and the stand-in
+    "person in front of the webcam" whose consent clips the consent tests render. The engine's
+    gate looks records up, so a record object made up in a test would be refused."""
+    from companion.consent.registry import ConsentRegistry
+
+    reg = ConsentRegistry()
+    try:
+        return reg._store(img, "artwork", img.name, "test fixture, never shipped",
+                          {"fixture": True}, "tests")
+    finally:
+        reg.close()
+
+
+def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `companion ARGS` in a subprocess; keyword arguments override environment variables."""
     return subprocess.run([sys.executable, "-m", "companion.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=os.environ.copy())
+                          text=True, timeout=timeout, env={**os.environ, **env})
 
 
 def video_frames(path: Path) -> Iterator[np.ndarray]:

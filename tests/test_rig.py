@@ -11,10 +11,12 @@ from companion.errors import ConsentError, FaceError, InputError
 from companion.face.image import load_image, load_image_bytes
 from companion.face.mesh import signed_areas
 from companion.face.rig import build_rig
+from tests.conftest import recorded_consent
 
 
 def _attest(img: object) -> ConsentRecord:
-    return ConsentRecord("test", img.sha256, "artwork", "test image")  # type: ignore[attr-defined]
+    rec: ConsentRecord = recorded_consent(img)
+    return rec
 
 
 def _encode(rgb: np.ndarray) -> bytes:
@@ -142,3 +144,10 @@ def test_rig_needs_consent(data: Path) -> None:
     revoked = ConsentRecord("x", img.sha256, "artwork", "ok", revoked=True)
     with pytest.raises(ConsentError, match="revoked"):
         build_rig(img, revoked, use_cache=False)
+    # a record made up in code is only a reference: the gate looks it up and finds nothing
+    made_up = ConsentRecord("c_0123456789abcdef", img.sha256, "artwork", "trust me")
+    with pytest.raises(ConsentError, match="not a recorded consent"):
+        build_rig(img, made_up, use_cache=False)
+    fake_bundled = ConsentRecord("bundled:mona-lisa", img.sha256, "bundled", "trust me")
+    with pytest.raises(ConsentError, match="different image"):
+        build_rig(img, fake_bundled, use_cache=False)

@@ -23,8 +23,29 @@ class ConsentRecord:
     revoked: bool = False
 
 
+def lookup(consent_id: str) -> ConsentRecord | None:
+    """The authoritative record for an id: a bundled avatar's provenance file or the registry."""
+    if consent_id.startswith("bundled:"):
+        from companion.avatars import bundled_record
+
+        return bundled_record(consent_id.partition(":")[2])
+    if consent_id.startswith("c_"):
+        from companion.consent.registry import ConsentRegistry
+
+        reg = ConsentRegistry()
+        try:
+            return reg.get(consent_id)
+        except ConsentError:
+            return None
+        finally:
+            reg.close()
+    return None
+
+
 def require_consent(record: ConsentRecord | None, image_sha256: str) -> ConsentRecord:
-    """Raise ConsentError unless `record` is valid for the image with this hash."""
+    """Raise ConsentError unless `record` is valid for the image with this hash. The record is
+    only a reference: what counts is the stored record it names, so a record object made up
+    in code (or edited after it was issued) animates nothing."""
     if record is None:
         raise ConsentError("no consent record for this portrait",
                            "use a bundled avatar, or attest that the image is artwork or "
@@ -38,20 +59,19 @@ def require_consent(record: ConsentRecord | None, image_sha256: str) -> ConsentR
         raise ConsentError(f"consent {record.consent_id} covers a different image")
     if not record.statement.strip():
         raise ConsentError(f"consent {record.consent_id} has no statement")
-    return record
+    stored = lookup(record.consent_id)
+    if stored is None:
+        raise ConsentError(f"consent {record.consent_id} is not a recorded consent")
+    if stored.revoked:
+        raise ConsentError(f"consent {record.consent_id} has been revoked")
+    if stored.image_sha256 != image_sha256:
+        raise ConsentError(f"consent {record.consent_id} covers a different image")
+    return stored
 
 
 def is_active(consent_id: str) -> bool:
-    """Is this consent still valid right now? Bundled avatars always are; registry records
-    until they are revoked. Renderers ask this, so revoking stops live sessions too."""
-    if consent_id.startswith("bundled:"):
-        return True
-    if consent_id.startswith("c_"):
-        from companion.consent.registry import ConsentRegistry
-
-        reg = ConsentRegistry()
-        try:
-            return reg.is_active(consent_id)
-        finally:
-            reg.close()
-    return False
+    """Is this consent still valid right now? Bundled avatars are while they are installed;
+    registry records until they are revoked. Renderers ask this, so revoking stops live
+    sessions too."""
+    stored = lookup(consent_id)
+    return stored is not None and not stored.revoked
