@@ -149,6 +149,26 @@ def cmd_consent(a: argparse.Namespace) -> None:
                                      "--statement TEXT")
             rec = reg.attest(load_image(a.target), a.category, a.statement)
             print(f"{rec.consent_id}  {rec.category}  {rec.statement}")
+        elif a.action == "challenge":
+            if not a.name:
+                raise CompanionError("consent challenge --name NAME (the person who will speak)")
+            ch = reg.issue_challenge(a.name)
+            minutes = (ch.expires - time.time()) / 60
+            print(f"{ch.challenge_id}\n"
+                  f"The person records themselves on camera, face visible, saying:\n"
+                  f"  \"{ch.phrase}\"\n"
+                  f"The code is valid for {minutes:.0f} minutes and for one clip. Then run:\n"
+                  f"  companion consent record PORTRAIT --challenge {ch.challenge_id} "
+                  f"--clip VIDEO")
+        elif a.action == "record":
+            if not a.target or not a.challenge or not a.clip:
+                raise CompanionError("consent record PORTRAIT --challenge ID --clip VIDEO")
+            rec = reg.consent_from_clip(load_image(a.target), a.challenge, Path(a.clip))
+            checks = json.loads(reg.details(rec.consent_id)["checks"])["clip"]
+            print(f"{rec.consent_id}  real-person  consent recorded")
+            print(f"heard: {checks['transcript']!r} (phrase {checks['phrase_score']:.0%}, code "
+                  f"heard); face distance {checks['face_distance']} (< {checks['threshold']}); "
+                  f"mouth range {checks['mouth_range']}, blinks {checks['blinks']}")
         elif a.action == "list":
             for rec in reg.records():
                 state = "REVOKED" if rec.revoked else "active"
@@ -161,7 +181,8 @@ def cmd_consent(a: argparse.Namespace) -> None:
         elif a.action == "audit":
             check = reg.verify_audit()
             for row in reg.audit_log():
-                print(f"{row['seq']:5} {row['action']:8} {row['record_id']}  {row['hash'][:16]}")
+                print(f"{row['seq']:5} {row['action']:15} {row['record_id']}  "
+                      f"{row['hash'][:16]}")
             if not check.ok:
                 raise CompanionError(f"audit log broken at row {check.first_bad}: {check.reason}")
             print(f"audit chain intact ({check.rows} rows)")
@@ -272,11 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=48)
     p.add_argument("--max-sessions", type=int, default=8)
     p.set_defaults(func=cmd_serve)
-    p = sub.add_parser("consent", help="consent records: attest, list, show, revoke, audit")
-    p.add_argument("action", choices=("attest", "list", "show", "revoke", "audit"))
-    p.add_argument("target", nargs="?", help="image path (attest) or record id (show, revoke)")
+    p = sub.add_parser("consent", help="consent records: attest (artwork, synthetic faces), "
+                       "challenge + record (a real person's consent clip), list, show, revoke, "
+                       "audit")
+    p.add_argument("action", choices=("attest", "challenge", "record", "list", "show", "revoke",
+                                      "audit"))
+    p.add_argument("target", nargs="?",
+                   help="image path (attest, record) or record id (show, revoke)")
     p.add_argument("--category", choices=("artwork", "synthetic"))
     p.add_argument("--statement")
+    p.add_argument("--name", help="challenge: the name the person will say")
+    p.add_argument("--challenge", help="record: the id `consent challenge` printed")
+    p.add_argument("--clip", help="record: the person's video saying the phrase")
     p.set_defaults(func=cmd_consent)
     p = sub.add_parser("verify", help="is a video or image marked as companion output?")
     p.add_argument("file")

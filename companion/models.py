@@ -107,6 +107,20 @@ REGISTRY: tuple[ModelSpec, ...] = (
         ),
     ),
     ModelSpec(
+        name="dlib-face-recognition",
+        purpose="face identity for consent clips (dlib ResNet 128-d descriptor, 5-point aligner)",
+        package="face_recognition_models",
+        requirement="face-recognition-models==0.3.0",
+        # Only the 5-point aligner and the descriptor network are used: the 68-point model in the
+        # same package was trained on data licensed for non-commercial use only.
+        files=(
+            ModelFile("models/shape_predictor_5_face_landmarks.dat",
+                      "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
+            ModelFile("models/dlib_face_recognition_resnet_model_v1.dat",
+                      "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+        ),
+    ),
+    ModelSpec(
         name="mediapipe-selfie-segmentation",
         purpose="head/background matte",
         package="mediapipe",

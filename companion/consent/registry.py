@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from companion.cache import cache_home
 from companion.consent.gate import ConsentRecord
@@ -26,11 +28,16 @@ from companion.errors import ConsentError
 from companion.face.image import LoadedImage
 
 GENESIS = "0" * 64
+CHALLENGE_TTL_S = 300.0  # the one-time code is valid for five minutes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY, created REAL NOT NULL, category TEXT NOT NULL, subject TEXT NOT NULL,
     statement TEXT NOT NULL, image_sha256 TEXT NOT NULL, portrait TEXT NOT NULL,
     clip_sha256 TEXT, checks TEXT NOT NULL DEFAULT '{}', revoked REAL
+);
+CREATE TABLE IF NOT EXISTS challenges (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL, phrase TEXT NOT NULL,
+    issued REAL NOT NULL, expires REAL NOT NULL, used REAL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, action TEXT NOT NULL,
@@ -50,6 +57,17 @@ def data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class Challenge:
+    """A consent phrase with its one-time code, issued to one person for one clip."""
+
+    challenge_id: str
+    name: str
+    code: str
+    phrase: str
+    expires: float
+
+
+@dataclass(frozen=True)
 class AuditCheck:
     ok: bool
     rows: int
@@ -66,7 +84,8 @@ class ConsentRegistry:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or data_dir()
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "portraits").mkdir(exist_ok=True)
+        for sub in ("portraits", "clips"):
+            (self.root / sub).mkdir(exist_ok=True)
         self.db = sqlite3.connect(self.root / "consent.sqlite", isolation_level=None)
         self.db.executescript(SCHEMA)
 
@@ -124,18 +143,96 @@ class ConsentRegistry:
         existing = self.find(image.sha256)
         if existing is not None:
             return existing  # the same image already has a valid record
+        return self._store(image, category, subject or image.name, statement.strip(),
+                           {"attested_by": who}, who)
+
+    def _store(self, image: LoadedImage, category: str, subject: str, statement: str,
+               checks: dict[str, Any], who: str, clip: Path | None = None,
+               embedding: np.ndarray | None = None) -> ConsentRecord:
         rid = "c_" + secrets.token_hex(8)
         # Store a clean copy (decoded pixels only: metadata is gone) under the record's id.
         portrait = self.root / "portraits" / f"{rid}.png"
         cv2.imwrite(str(portrait), cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR))
+        clip_sha = None
+        if clip is not None:
+            clip_sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+            shutil.copyfile(clip, self.root / "clips" / f"{rid}{clip.suffix or '.video'}")
+        if embedding is not None:
+            np.save(self.root / "portraits" / f"{rid}.face.npy", embedding)
         self.db.execute(
             "INSERT INTO records (id, created, category, subject, statement, image_sha256, "
-            "portrait, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rid, time.time(), category, subject or image.name, statement.strip(), image.sha256,
-             str(portrait), json.dumps({"attested_by": who})))
-        self._audit("attest", rid, {"category": category, "image_sha256": image.sha256,
-                                     "by": who})
+            "portrait, clip_sha256, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rid, time.time(), category, subject, statement, image.sha256, str(portrait),
+             clip_sha, json.dumps(checks)))
+        self._audit("attest" if clip is None else "consent-clip", rid,
+                    {"category": category, "image_sha256": image.sha256, "clip_sha256": clip_sha,
+                     "by": who})
         return self.get(rid)
+
+    # ------------------------------------------------------------------ consent clips
+    def issue_challenge(self, name: str, now: float | None = None,
+                        ttl: float = CHALLENGE_TTL_S) -> Challenge:
+        """A phrase with a fresh one-time code for `name` to say on camera."""
+        from companion.consent import phrase
+
+        try:
+            name = phrase.clean_name(name)
+        except ValueError as e:
+            raise ConsentError(f"the consent phrase needs {e}") from None
+        now = time.time() if now is None else now
+        code = phrase.new_code()
+        ch = Challenge("k_" + secrets.token_hex(8), name, code, phrase.phrase_for(name, code),
+                       now + ttl)
+        self.db.execute("INSERT INTO challenges (id, name, code, phrase, issued, expires) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (ch.challenge_id, name, code, ch.phrase, now, ch.expires))
+        return ch
+
+    def _open_challenge(self, challenge_id: str, now: float) -> Challenge:
+        """The challenge if it can still be answered. An expired one is closed for good."""
+        row = self.db.execute("SELECT id, name, code, phrase, expires, used FROM challenges "
+                              "WHERE id = ?", (challenge_id,)).fetchone()
+        if row is None:
+            raise ConsentError("unknown consent phrase", "ask for a new phrase and code")
+        if row[5] is not None:
+            raise ConsentError("this consent code has already been used",
+                               "ask for a new phrase and code")
+        if now > row[4]:
+            self._close_challenge(challenge_id, now)
+            raise ConsentError(f"this consent code expired {now - row[4]:.0f} s ago",
+                               "ask for a new phrase and record the clip within "
+                               f"{CHALLENGE_TTL_S / 60:.0f} minutes")
+        return Challenge(row[0], row[1], row[2], row[3], row[4])
+
+    def _close_challenge(self, challenge_id: str, now: float) -> None:
+        self.db.execute("UPDATE challenges SET used = ? WHERE id = ?", (now, challenge_id))
+
+    def consent_from_clip(self, image: LoadedImage, challenge_id: str, clip_path: Path,
+                          who: str = "local user", now: float | None = None,
+                          stt: Any = None) -> ConsentRecord:
+        """Record a real person's consent from their clip, or raise ConsentError with every
+        reason it was refused. Refusals are audited; nothing else is stored for them."""
+        from companion.consent import clip as clips
+        from companion.consent.identity import identity
+        from companion.face.rig import check_portrait
+
+        now = time.time() if now is None else now
+        ch = self._open_challenge(challenge_id, now)
+        # Unusable inputs (no face, an unreadable clip) are refused before the code is spent.
+        check_portrait(image)
+        portrait_face = identity().describe_one(image.rgb)
+        evidence = clips.read_clip(clip_path)
+        # A code is good for one checked clip, whatever the outcome: no retrying a borrowed clip
+        # against the same code until something passes.
+        self._close_challenge(ch.challenge_id, now)
+        checks = clips.check_clip(evidence, portrait_face, ch.name, ch.code, stt=stt)
+        if not checks.ok:
+            self._audit("consent-refused", ch.challenge_id,
+                        {"image_sha256": image.sha256, "checks": checks.as_dict(), "by": who})
+            raise ConsentError("consent clip refused: " + "; ".join(checks.reasons))
+        return self._store(image, "real-person", ch.name, ch.phrase,
+                           {"clip": checks.as_dict(), "challenge": ch.challenge_id}, who,
+                           clip=clip_path, embedding=portrait_face.vector)
 
     def get(self, rid: str) -> ConsentRecord:
         row = self.db.execute("SELECT id, image_sha256, category, statement, revoked FROM records "
@@ -162,7 +259,8 @@ class ConsentRegistry:
         return [self.get(r[0]) for r in rows]
 
     def revoke(self, rid: str, who: str = "local user") -> list[Path]:
-        """Revoke a record: the stored portrait and every rig built from it are deleted.
+        """Revoke a record: the stored portrait, its face embedding and consent clip, and every
+        rig built from it are deleted.
         Returns the files removed. Renderers check the record and stop (see `is_active`)."""
         rec = self.get(rid)
         if rec.revoked:
@@ -171,7 +269,10 @@ class ConsentRegistry:
         portrait = Path(self.details(rid)["portrait"])
         from companion.face.rig import cache_dir
 
-        candidates = [portrait, *cache_dir().glob(f"{rec.image_sha256[:32]}-*.npz")]
+        # the portrait, its face embedding, the consent clip, and every rig built from it
+        candidates = [portrait, *portrait.parent.glob(f"{rid}.*"),
+                      *(self.root / "clips").glob(f"{rid}.*"),
+                      *cache_dir().glob(f"{rec.image_sha256[:32]}-*.npz")]
         for path in candidates:
             if path.exists():
                 path.unlink()

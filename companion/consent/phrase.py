@@ -1,0 +1,88 @@
+"""The consent phrase with its one-time code, and tolerant matching of what was said.
+
+The person reads: "I, NAME, agree that my face may be animated by companion. Code 4 7 1 9."
+Speech recognition writes digits as words or numbers ("four seven", "47", "4,719"), mishears a
+name, drops commas, and hears "four" as "for"; the match allows all of that but needs the code
+digits in order and most of the phrase's words.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+CODE_DIGITS = 4
+PHRASE_MIN = 0.75  # share of the phrase's words heard, in order
+NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+# Homophones are only read as digits after the word "code", where no other words are expected.
+HOMOPHONES = {"won": "1", "to": "2", "too": "2", "tree": "3", "for": "4", "fore": "4",
+              "sex": "6", "ate": "8", "nein": "9", "o": "0"}
+CODE_WORDS = {"code", "coat", "coded", "cold", "coke", "codes"}
+MAX_NAME = 60
+
+
+def new_code() -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(CODE_DIGITS))
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME or not re.fullmatch(r"[\w .'\-]+", name):
+        raise ValueError(f"a name of 1-{MAX_NAME} letters (spaces, . ' - allowed)")
+    return name
+
+
+def phrase_for(name: str, code: str) -> str:
+    return (f"I, {name}, agree that my face may be animated by companion. "
+            f"Code {' '.join(code)}.")
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower().replace(",", " ").replace("-", " ")
+    text = re.sub(r"(?<=\d)[ .](?=\d)", "", text)  # "4 7" or "4.7" → "47" (split again below)
+    return re.findall(r"[a-z']+|\d+", text)
+
+
+def _digits(words: list[str]) -> str:
+    out = []
+    after_code = False
+    for w in words:
+        if w in CODE_WORDS:
+            after_code = True
+            continue
+        if w.isdigit():
+            out.append(w)
+        elif w in NUMBER_WORDS:
+            out.append(NUMBER_WORDS[w])
+        elif after_code and w in HOMOPHONES:
+            out.append(HOMOPHONES[w])
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class PhraseMatch:
+    ok: bool
+    phrase_score: float  # 0..1, share of the phrase's words heard in order
+    code_heard: bool
+    reason: str = ""
+
+
+def match(transcript: str, name: str, code: str) -> PhraseMatch:
+    heard = _words(transcript)
+    expected = [w for w in _words(phrase_for(name, code)) if not w.isdigit()]
+    spoken = [w for w in heard if not w.isdigit() and w not in NUMBER_WORDS]
+    sm = SequenceMatcher(None, expected, spoken, autojunk=False)
+    score = sum(b.size for b in sm.get_matching_blocks()) / max(1, len(expected))
+    code_heard = code in _digits(heard)
+    if not transcript.strip():
+        return PhraseMatch(False, 0.0, False, "no speech was heard in the clip")
+    if score < PHRASE_MIN:
+        return PhraseMatch(False, score, code_heard,
+                           f"the clip does not say the consent phrase ({score:.0%} of its "
+                           "words heard)")
+    if not code_heard:
+        return PhraseMatch(False, score, False, "the one-time code was not heard in the clip")
+    return PhraseMatch(True, score, True)
