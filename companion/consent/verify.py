@@ -25,6 +25,7 @@ class Report:
     consent_id: str | None
     consent_status: str  # "active" | "revoked" | "unknown id" | "-"
     c2pa: str
+    c2pa_valid: bool = False
 
     def lines(self) -> list[str]:
         mark = (f"found (confidence {self.confidence:.2f})" if self.watermark
@@ -77,6 +78,11 @@ def verify_file(path: str | Path) -> Report:
     frames = _frames(p)
     reading = watermark.read(frames)
     cid, status = _identify(reading.payload) if reading.found else (None, "-")
-    # Signed C2PA manifests on exports are not written yet (issue 5, part 2).
-    return Report(str(p), len(frames), reading.found, reading.confidence, cid, status,
-                  "no manifest (companion does not sign exports yet)")
+    from companion.consent.provenance import read_manifest
+
+    m = read_manifest(p)
+    c2pa = m.summary()
+    if m.valid and m.consent_id and cid and m.consent_id != cid:
+        c2pa += f" — but it names consent {m.consent_id}, the watermark {cid}"
+    return Report(str(p), len(frames), reading.found, reading.confidence, cid, status, c2pa,
+                  m.valid)

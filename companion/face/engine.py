@@ -122,7 +122,7 @@ def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Pa
         from tqdm import tqdm
 
         it = tqdm(it, total=len(params), unit="frame", desc="render", leave=False)
-    with Mp4Writer(out, rig.size, opts.fps) as w:
+    with Mp4Writer(out, rig.size, opts.fps, consent_id=rig.consent_id) as w:
         if speech is not None:
             w.write_audio(resample(speech.audio, 48000))
         else:

@@ -21,14 +21,17 @@ class Mp4Writer:
     pts are left to the encoder, and resampler and encoders are flushed on close.
     """
 
-    def __init__(self, path: str | Path, size: int, fps: int, crf: int = 20) -> None:
+    def __init__(self, path: str | Path, size: int | tuple[int, int], fps: int, crf: int = 20,
+                 consent_id: str | None = None) -> None:
+        """`consent_id` marks an export: on close the file gets a signed C2PA manifest that
+        declares it AI-generated and names the consent it was made under."""
         self.path = Path(path)
+        self.consent_id = consent_id
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = fps
         self._c = av.open(str(self.path), mode="w")
         self._v = self._c.add_stream("libx264", rate=Fraction(fps, 1))
-        self._v.width = size
-        self._v.height = size
+        self._v.width, self._v.height = (size, size) if isinstance(size, int) else size
         self._v.pix_fmt = "yuv420p"
         self._v.options = {"crf": str(crf), "preset": "veryfast"}
         self._a = self._c.add_stream("aac", rate=AAC_RATE)
@@ -53,7 +56,7 @@ class Mp4Writer:
             for packet in self._a.encode(f):
                 self._c.mux(packet)
 
-    def close(self) -> None:
+    def close(self, sign: bool = True) -> None:
         for f in self._resampler.resample(None):
             for packet in self._a.encode(f):
                 self._c.mux(packet)
@@ -62,10 +65,14 @@ class Mp4Writer:
         for packet in self._v.encode(None):
             self._c.mux(packet)
         self._c.close()
+        if self.consent_id and sign:
+            from companion.consent.provenance import sign_mp4
+
+            sign_mp4(self.path, self.consent_id)
 
     def __enter__(self) -> Mp4Writer:
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(sign=e is None)  # a half-written file is never signed

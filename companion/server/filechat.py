@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from companion.audio.io import decode_audio, resample
+from companion.consent import watermark
 from companion.face.live import LiveFace
 from companion.frames import AudioFrame
 from companion.output.mp4 import Mp4Writer
@@ -35,7 +36,8 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     ends, the session runs on (silence in) until the avatar has finished its last reply."""
     mic = decode_audio(input_path, RATE).samples
     out = Path(out)
-    writer = Mp4Writer(out, live.rig.size, live.fps)
+    # An export like any other: watermarked frames and a signed C2PA manifest with the consent.
+    writer = Mp4Writer(out, live.rig.size, live.fps, consent_id=live.rig.consent_id)
     avatar_audio: list[np.ndarray] = []
     done = asyncio.Event()
     fed = 0
@@ -72,7 +74,7 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     async def recorder() -> None:
         async for frame in live.frames(realtime=realtime):
             session.on_frame(frame)
-            writer.write_frame(frame.video.image)
+            writer.write_frame(watermark.embed(frame.video.image, live.rig.consent_id))
             avatar_audio.append(frame.audio.samples)
             if done.is_set() and frame.video.pts >= fed / RATE:
                 break
