@@ -56,6 +56,16 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
         if img.sha256 != prov["sha256"]:
             raise InputError(f"bundled avatar {spec} does not match its provenance record")
         return Avatar(img, bundled_record(spec), spec)
+    if spec.startswith("c_") and not Path(spec).exists():
+        # a portrait in the consent registry, by its consent id (uploads from the page)
+        from companion.consent.registry import ConsentRegistry
+
+        reg = ConsentRegistry()
+        try:
+            img = reg.portrait(spec)
+            return Avatar(img, reg.get(spec), img.name)
+        finally:
+            reg.close()
     p = Path(spec)
     if not p.exists():
         names = ", ".join(bundled()) or "none installed"

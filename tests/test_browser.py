@@ -50,7 +50,7 @@ def _silence(s: float) -> np.ndarray:
 
 
 class Page:
-    def __init__(self, url: str, mic_wav: Path) -> None:
+    def __init__(self, url: str, mic_wav: Path, camera: Path | None = None) -> None:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
@@ -60,6 +60,10 @@ class Page:
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={mic_wav}%noloop",
                 "--autoplay-policy=no-user-gesture-required"]
+        if camera is not None:  # the fake camera loops its file, and so does the microphone
+            args[args.index(f"--use-file-for-fake-audio-capture={mic_wav}%noloop")] = \
+                f"--use-file-for-fake-audio-capture={mic_wav}"
+            args.append(f"--use-file-for-fake-video-capture={camera}")
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=args)
         self.page = self.browser.new_page(viewport={"width": 1200, "height": 800})
         self.page.goto(url)

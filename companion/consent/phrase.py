@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 CODE_DIGITS = 4
-PHRASE_MIN = 0.75  # share of the phrase's words heard, in order
+PHRASE_MIN = 0.75  # share of the phrase's letters heard, in order
+MIN_RUN = 4
 NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 # Homophones are only read as digits after the word "code", where no other words are expected.
@@ -65,24 +66,28 @@ def _digits(words: list[str]) -> str:
 @dataclass(frozen=True)
 class PhraseMatch:
     ok: bool
-    phrase_score: float  # 0..1, share of the phrase's words heard in order
+    phrase_score: float  # 0..1, share of the phrase's letters heard in order
     code_heard: bool
     reason: str = ""
 
 
 def match(transcript: str, name: str, code: str) -> PhraseMatch:
     heard = _words(transcript)
-    expected = [w for w in _words(phrase_for(name, code)) if not w.isdigit()]
-    spoken = [w for w in heard if not w.isdigit() and w not in NUMBER_WORDS]
+    # Compared as letters, not words: a small recogniser splits and merges words ("my face may
+    # be" → "might face maybe") far more often than it loses the sounds. Runs shorter than
+    # MIN_RUN letters do not count, so unrelated speech does not add up to a match.
+    expected = "".join(w for w in _words(phrase_for(name, code)) if not w.isdigit())
+    spoken = "".join(w for w in heard if not w.isdigit() and w not in NUMBER_WORDS)
     sm = SequenceMatcher(None, expected, spoken, autojunk=False)
-    score = sum(b.size for b in sm.get_matching_blocks()) / max(1, len(expected))
+    score = sum(b.size for b in sm.get_matching_blocks() if b.size >= MIN_RUN) / \
+        max(1, len(expected))
     code_heard = code in _digits(heard)
     if not transcript.strip():
         return PhraseMatch(False, 0.0, False, "no speech was heard in the clip")
     if score < PHRASE_MIN:
         return PhraseMatch(False, score, code_heard,
-                           f"the clip does not say the consent phrase ({score:.0%} of its "
-                           "words heard)")
+                           f"the clip does not say the consent phrase ({score:.0%} of it "
+                           "heard)")
     if not code_heard:
         return PhraseMatch(False, score, False, "the one-time code was not heard in the clip")
     return PhraseMatch(True, score, True)

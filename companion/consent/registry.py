@@ -241,6 +241,19 @@ class ConsentRegistry:
             raise ConsentError(f"no consent record {rid!r}")
         return ConsentRecord(row[0], row[1], row[2], row[3], revoked=row[4] is not None)
 
+    def portrait(self, rid: str) -> LoadedImage:
+        """The stored portrait of an active record. Its hash is the record's (that of the image
+        as uploaded), so the gate matches it; the pixels are the upload's, decoded and upright."""
+        rec = self.get(rid)
+        if rec.revoked:
+            raise ConsentError(f"consent {rid} has been revoked")
+        path = Path(self.details(rid)["portrait"])
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ConsentError(f"the portrait of consent {rid} is missing")
+        subject = str(self.details(rid)["subject"])
+        return LoadedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), rec.image_sha256, subject)
+
     def details(self, rid: str) -> dict[str, Any]:
         row = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,)).fetchone()
         if row is None:

@@ -33,6 +33,7 @@ from companion.dialogue.persona import available as personas
 from companion.errors import CompanionError
 from companion.face.live import LiveFace
 from companion.server import protocol as P
+from companion.server.consent_api import active_portraits, consent_routes, make_guard
 from companion.server.session import VoiceSession
 
 STATIC = Path(__file__).parent / "static"
@@ -91,6 +92,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
 
     async def info(request: Request) -> JSONResponse:
         return JSONResponse({"protocol": P.PROTOCOL, "avatars": bundled(),
+                             "portraits": await asyncio.to_thread(active_portraits),
                              "personas": personas(), **hub.info})
 
     async def ws_endpoint(ws: WebSocket) -> None:
@@ -159,6 +161,15 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
             await ws.send_json(ev)
 
     async def _send_frames(ws: WebSocket, session: VoiceSession, live: LiveFace) -> None:
+        try:
+            await _stream_frames(ws, session, live)
+        except CompanionError as e:
+            # e.g. the portrait's consent was revoked mid-conversation: the face stops and the
+            # user is told why
+            await ws.send_text(P.event("error", message=str(e), fatal=True))
+            await ws.close(code=1011)
+
+    async def _stream_frames(ws: WebSocket, session: VoiceSession, live: LiveFace) -> None:
         state = ""
         quality = [int(cv2.IMWRITE_JPEG_QUALITY), cfg.jpeg_quality]
         async for frame in live.frames(realtime=True):
@@ -219,7 +230,8 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
                     await ws.close(code=1008, reason="too many bad messages")
                     return
 
-    routes = [Route("/", index), Route("/api/info", info),
+    guard = make_guard(cfg.token, lambda o, h: origin_ok(o, h, cfg))
+    routes = [*consent_routes(guard), Route("/", index), Route("/api/info", info),
               Mount("/static", StaticFiles(directory=STATIC), name="static"),
               WebSocketRoute("/ws", ws_endpoint)]
     return Starlette(routes=routes)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.avatars import bundled, resolve
+from companion.consent.gate import is_active
 from companion.dialogue.persona import load_persona
 from companion.errors import InputError
 from companion.face.engine import RenderOptions
@@ -17,6 +18,14 @@ from companion.server.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
 from companion.tts import TTS, make_tts
 from companion.vad.turns import TurnConfig
+
+
+def avatar_allowed(name: str) -> bool:
+    """May a client ask for this avatar? Bundled ones by name, or portraits with an active
+    consent record by id: never a path to a file on the server."""
+    if name in bundled():
+        return True
+    return name.startswith("c_") and name[2:].isalnum() and is_active(name)
 
 
 @dataclass
@@ -39,8 +48,7 @@ def load_models(llm: str = "embedded", stt: str = "faster-whisper:tiny.en",
 def session_factory(models: Models, fps: int = 25, max_tokens: int = 48, silence_ms: int = 600,
                     barge_in_ms: int = 300) -> Callable[[Hello], tuple[VoiceSession, LiveFace]]:
     def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
-        if hello.avatar not in bundled():
-            # Only bundled avatars by name: a client must never name a file on the server.
+        if not avatar_allowed(hello.avatar):
             raise InputError(f"unknown avatar {hello.avatar!r}",
                              "choose one of: " + ", ".join(bundled()))
         av = resolve(hello.avatar)

@@ -13,7 +13,7 @@ const stats = window.__companion = {
 };
 
 let ws = null, ctx = null, t0 = null, sampleRate = 22050, name = "Companion";
-let frames = [], sources = [], retry = 0, handsfree = true, micNode = null;
+let frames = [], sources = [], retry = 0, handsfree = true, micNode = null, stopped = false;
 const token = new URLSearchParams(location.search).get("token");
 
 function audioCtx() {
@@ -62,6 +62,8 @@ function connect() {
   ws.onclose = (ev) => {
     stats.connected = false;
     if (ev.code === 1008) { showError("The server refused the connection: " + (ev.reason || "not allowed")); return; }
+    // a fatal error (e.g. this portrait's consent was revoked) is not retried: pick another avatar
+    if (stopped) { setState("stopped"); return; }
     setState("disconnected");
     const wait = Math.min(10, 1 + retry++) * 1000;
     showError(`Connection lost. Reconnecting in ${wait / 1000} s…`);
@@ -73,7 +75,7 @@ function onEvent(m) {
   switch (m.type) {
     case "ready":
       stats.connected = true; retry = 0; t0 = null; frames = [];
-      sampleRate = m.sample_rate; name = m.name || name;
+      sampleRate = m.sample_rate; name = m.name || name; stats.avatar = m.avatar;
       $("model").textContent = m.llm || "?";
       $("error").textContent = "";
       startMic();
@@ -92,7 +94,7 @@ function onEvent(m) {
       const now = audioCtx().currentTime;
       sources = sources.filter((s) => { if (s.when > now) { try { s.node.stop(); } catch (e) {} return false; } return true; });
       break;
-    case "error": showError(m.message); break;
+    case "error": showError(m.message); if (m.fatal) stopped = true; break;
   }
 }
 
@@ -203,13 +205,24 @@ $("say").onsubmit = (e) => {
   const text = $("text").value.trim();
   if (text) { audioCtx().resume(); send({ type: "text", text }); $("text").value = ""; }
 };
-for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = () => { if (ws) ws.close(1000); };
+// Switch avatar or persona: a new conversation (reconnect at once if the last one has stopped).
+function restart() {
+  stopped = false;
+  if (ws && ws.readyState <= 1) ws.close(1000); else connect();
+}
+window.companionRestart = restart;
+for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = restart;
 
 fetch("/api/info").then((r) => r.json()).then((info) => {
   for (const [id, items] of [["avatar-pick", info.avatars], ["persona-pick", info.personas]]) {
     for (const v of items) { const o = document.createElement("option"); o.value = o.textContent = v; $(id).appendChild(o); }
   }
+  for (const p of info.portraits || []) {
+    const o = document.createElement("option"); o.value = p.consent_id; o.textContent = `${p.subject} (yours)`;
+    $("avatar-pick").appendChild(o);
+  }
   $("avatar-pick").value = info.avatars.includes("mona-lisa") ? "mona-lisa" : info.avatars[0];
+  $("avatar-pick").dispatchEvent(new Event("listed"));
   $("persona-pick").value = "companion";
   connect();
 }).catch(() => showError("Cannot reach the companion server."));

@@ -1,0 +1,112 @@
+"""The page's consent flow in headless Chromium: upload a real person's photo, get the phrase,
+record it on the (fake) webcam, become the avatar, revoke."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from companion.avatars import resolve
+from companion.consent.registry import ConsentRegistry
+from companion.dialogue.persona import load_persona
+from companion.errors import InputError
+from companion.face.engine import RenderOptions
+from companion.face.live import LiveFace
+from companion.face.rig import build_rig
+from companion.server.background import LiveServer
+from companion.server.hub import avatar_allowed
+from companion.server.protocol import Hello
+from companion.server.session import VoiceSession
+from tests.consent_clips import person_rig, spoken_phrase, write_clip
+from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
+from tests.test_browser import Page
+
+CODE = "4719"
+
+
+def _webcam_files(clip: Path, out: Path) -> tuple[Path, Path, float]:
+    """Chromium's fake camera and microphone read y4m and wav: split the clip into both."""
+    y4m, wav = out / "cam.y4m", out / "cam.wav"
+    with av.open(str(clip)) as src, av.open(str(y4m), "w", format="yuv4mpegpipe") as dst:
+        s = dst.add_stream("rawvideo", rate=Fraction(25, 1))
+        s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
+        for f in src.decode(video=0):
+            for p in s.encode(f.reformat(format="yuv420p")):
+                dst.mux(p)
+        for p in s.encode():
+            dst.mux(p)
+    from companion.audio.io import decode_audio
+    from tests.conftest import write_wav
+
+    # a person pauses before and after: the fake microphone loops, and without the pause the
+    # end of one reading runs into the start of the next
+    pause = np.zeros(int(1.2 * 48000), np.float32)
+    samples = np.concatenate([pause, decode_audio(clip, 48000).samples, pause])
+    write_wav(wav, samples, 48000)
+    return y4m, wav, len(samples) / 48000
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+    # the server issues a known code so that the pre-recorded "webcam" can say it
+    monkeypatch.setattr("companion.consent.phrase.new_code", lambda: CODE)
+
+    def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
+        if not avatar_allowed(hello.avatar):
+            raise InputError(f"unknown avatar {hello.avatar!r}")
+        a = resolve(hello.avatar)
+        live = LiveFace(build_rig(a.image, a.consent), RenderOptions())
+        return VoiceSession(live, ScriptedSTT(["hello"] * 20), ScriptedLLM(["Hi."] * 20),
+                            ToneTTS(), load_persona()), live
+
+    with LiveServer(make) as srv:
+        yield srv
+
+
+def test_record_consent_on_the_webcam_then_revoke(server: LiveServer, data: Path,
+                                                  tmp_path: Path) -> None:
+    clip = write_clip(person_rig(data / "obama2.jpg"), spoken_phrase("Barack", CODE),
+                      tmp_path / "clip.mp4")
+    y4m, wav, seconds = _webcam_files(clip, tmp_path)
+    page = Page(server.url, wav, camera=y4m)
+    p = page.page
+    p.on("dialog", lambda d: d.accept())
+    try:
+        page.wait_for(lambda s: s["connected"], 30)
+        p.click("#portrait-panel summary")
+        p.set_input_files("#portrait-file", str(data / "obama.jpg"))
+        page.wait_for(lambda s: s["consent"]["upload"], 30)
+        p.check("input[value=real-person]")
+        p.fill("#consent-name", "Barack")
+        p.click("#challenge-form button")
+        page.wait_for(lambda s: s["consent"]["challenge"], 10)
+        assert p.inner_text("#phrase") == \
+            "I, Barack, agree that my face may be animated by companion. Code 4 7 1 9."
+        p.click("#record")
+        page.wait_for(lambda s: s["consent"].get("recording"), 10)
+        time.sleep(2 * seconds + 1)  # the fake camera loops: one whole phrase is in there
+        p.click("#stop")
+        s = page.wait_for(lambda s: s["consent"]["result"] or s["consent"]["errors"], 90)
+        assert s["consent"]["result"], s["consent"]["errors"]
+        rid = s["consent"]["result"]["consent_id"]
+        checks = s["consent"]["result"]["checks"]
+        assert checks["code_heard"] and checks["face_distance"] < 0.6
+        # the page now talks as the consented portrait
+        page.wait_for(lambda s: s["connected"] and s.get("avatar") == rid, 60)
+        page.wait_for(lambda s: s["framesDrawn"] > 30, 20)
+        # revoke from the page: the record is revoked, the page is back on a bundled avatar
+        p.click("#revoke")
+        page.wait_for(lambda s: s["connected"] and s.get("avatar") == "mona-lisa", 60)
+        reg = ConsentRegistry()
+        try:
+            assert reg.get(rid).revoked
+        finally:
+            reg.close()
+    finally:
+        page.close()
