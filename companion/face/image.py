@@ -47,7 +47,10 @@ def load_image_bytes(data: bytes, name: str = "image") -> LoadedImage:
             rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8).copy()
     except InputError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own guard fires in open() for huge headers
+        raise InputError(f"image has too many pixels: {name}",
+                         f"at most {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InputError(f"not a readable image: {name}") from None
     return LoadedImage(rgb=rgb, sha256=sha, name=name)
 
