@@ -242,6 +242,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.llm_compare import run as run_llm
 
         run_llm(Path("docs/llm-comparison.md"), Path(a.out) / "llm.json")
+    elif a.what == "consent":
+        from companion.bench.consent_bench import run as run_consent
+
+        run_consent(Path(a.out), Path(a.data))
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
@@ -316,9 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
-                   choices=("render", "quality", "llm", "latency", "serve", "watermark"))
+                   choices=("render", "quality", "llm", "latency", "serve", "watermark",
+                            "consent"))
     p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
-    p.add_argument("--data", default="tests/data", help="speech clips for the quality bench")
+    p.add_argument("--data", default="tests/data",
+                   help="speech clips (quality) or face photographs (consent)")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)
     p.set_defaults(func=cmd_bench)

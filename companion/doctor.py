@@ -87,6 +87,23 @@ def _model(spec: models.ModelSpec) -> Callable[[], str]:
     return check
 
 
+def _identity() -> str:
+    import numpy as np
+
+    from companion.consent.identity import FaceIdentity
+
+    FaceIdentity().describe(np.zeros((64, 64, 3), np.uint8))
+    import dlib
+
+    return f"dlib {dlib.__version__} + 5-point aligner and ResNet descriptor load"
+
+
+def _c2pa() -> str:
+    import c2pa
+
+    return f"c2pa-rs {c2pa.sdk_version()}"
+
+
 def run_checks() -> bool:
     print("models:")
     ok = True
@@ -99,6 +116,8 @@ def run_checks() -> bool:
     ok &= _check("face landmarks", _face)
     ok &= _check("speech synthesis", _tts)
     ok &= _check("fallback speech synthesis", _espeak)
+    ok &= _check("face identity (consent clips)", _identity)
+    ok &= _check("C2PA signing", _c2pa)
     _check("torch (optional)", _torch)
     ff = shutil.which("ffprobe")
     print(f"  info  ffprobe {'found' if ff else 'not installed (not needed: PyAV is used)'}")

@@ -6,7 +6,7 @@ never loaded). Faces are found with dlib's own HOG detector, which ships inside 
 
 Threshold: descriptors closer than THRESHOLD (Euclidean) are the same person. Calibrated on the
 real photographs in shared/data/faces (see `companion bench facematch` and tests/test_identity.py):
-same person 0.24-0.43, different people 0.82-0.87; dlib's documented operating point, 0.6, sits
+same person 0.05-0.44, different people 0.82-0.87; dlib's documented operating point, 0.6, sits
 in the middle of that gap.
 """
 
