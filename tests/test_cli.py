@@ -64,11 +64,13 @@ def test_still_frame_with_at(tmp_path: Path, data: Path) -> None:
 
 def test_portrait_path_needs_an_attestation(tmp_path: Path, data: Path) -> None:
     portrait = data / "sargent_elizabeth_winthrop_chanler.jpg"
-    r = run_cli("say", "Hi.", "--avatar", str(portrait), "-o", str(tmp_path / "x.mp4"))
+    home = str(tmp_path / "home")  # a registry of its own: other tests register this painting
+    r = run_cli("say", "Hi.", "--avatar", str(portrait), "-o", str(tmp_path / "x.mp4"),
+                COMPANION_DATA=home)
     assert r.returncode == 2 and "consent" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("say", "Hi.", "--avatar", str(portrait), "--attest",
                 "artwork: public-domain painting by Sargent", "--at", "0.2",
-                "-o", str(tmp_path / "x.png"))
+                "-o", str(tmp_path / "x.png"), COMPANION_DATA=home)
     assert r.returncode == 0, r.stderr
 
 
