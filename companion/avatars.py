@@ -60,12 +60,9 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
         # a portrait in the consent registry, by its consent id (uploads from the page)
         from companion.consent.registry import ConsentRegistry
 
-        reg = ConsentRegistry()
-        try:
+        with ConsentRegistry() as reg:
             img = reg.portrait(spec)
             return Avatar(img, reg.get(spec), img.name)
-        finally:
-            reg.close()
     p = Path(spec)
     if not p.exists():
         names = ", ".join(bundled()) or "none installed"
@@ -80,11 +77,8 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
                              "a real person's photo needs their recorded consent instead")
         from companion.consent.registry import ConsentRegistry
 
-        reg = ConsentRegistry()
-        try:
+        with ConsentRegistry() as reg:
             rec = reg.attest(img, kind, statement.strip())
-        finally:
-            reg.close()
     else:
         rec = _registered(img.sha256)
     return Avatar(img, rec, p.stem)
@@ -94,8 +88,5 @@ def _registered(sha256: str) -> ConsentRecord | None:
     """A valid registry record for this exact image, if one exists."""
     from companion.consent.registry import ConsentRegistry
 
-    reg = ConsentRegistry()
-    try:
+    with ConsentRegistry() as reg:
         return reg.find(sha256)
-    finally:
-        reg.close()

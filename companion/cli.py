@@ -141,8 +141,7 @@ def cmd_consent(a: argparse.Namespace) -> None:
     from companion.consent.registry import ConsentRegistry
     from companion.face.image import load_image
 
-    reg = ConsentRegistry()
-    try:
+    with ConsentRegistry() as reg:
         if a.action == "attest":
             if not a.target or not a.category or not a.statement:
                 raise CompanionError("consent attest IMAGE --category artwork|synthetic "
@@ -186,8 +185,6 @@ def cmd_consent(a: argparse.Namespace) -> None:
             if not check.ok:
                 raise CompanionError(f"audit log broken at row {check.first_bad}: {check.reason}")
             print(f"audit chain intact ({check.rows} rows)")
-    finally:
-        reg.close()
 
 
 def cmd_verify(a: argparse.Namespace) -> None:

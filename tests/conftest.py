@@ -55,12 +55,9 @@ def recorded_consent(img: Any) -> Any:
     gate looks records up, so a record object made up in a test would be refused."""
     from companion.consent.registry import ConsentRegistry
 
-    reg = ConsentRegistry()
-    try:
+    with ConsentRegistry() as reg:
         return reg._store(img, "artwork", img.name, "test fixture, never shipped",
                           {"fixture": True}, "tests")
-    finally:
-        reg.close()
 
 
 def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:

@@ -103,10 +103,7 @@ def test_record_consent_on_the_webcam_then_revoke(server: LiveServer, data: Path
         # revoke from the page: the record is revoked, the page is back on a bundled avatar
         p.click("#revoke")
         page.wait_for(lambda s: s["connected"] and s.get("avatar") == "mona-lisa", 60)
-        reg = ConsentRegistry()
-        try:
+        with ConsentRegistry() as reg:
             assert reg.get(rid).revoked
-        finally:
-            reg.close()
     finally:
         page.close()

@@ -32,13 +32,11 @@ def lookup(consent_id: str) -> ConsentRecord | None:
     if consent_id.startswith("c_"):
         from companion.consent.registry import ConsentRegistry
 
-        reg = ConsentRegistry()
-        try:
-            return reg.get(consent_id)
-        except ConsentError:
-            return None
-        finally:
-            reg.close()
+        with ConsentRegistry() as reg:
+            try:
+                return reg.get(consent_id)
+            except ConsentError:
+                return None
     return None
 
 

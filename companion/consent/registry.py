@@ -92,6 +92,12 @@ class ConsentRegistry:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> ConsentRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ audit
     def _audit(self, action: str, record_id: str, detail: dict[str, Any]) -> None:
         text = json.dumps(detail, sort_keys=True)
@@ -155,7 +161,8 @@ class ConsentRegistry:
         cv2.imwrite(str(portrait), cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR))
         clip_sha = None
         if clip is not None:
-            clip_sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+            with clip.open("rb") as f:  # streamed: a clip may be 60 MB
+                clip_sha = hashlib.file_digest(f, "sha256").hexdigest()
             shutil.copyfile(clip, self.root / "clips" / f"{rid}{clip.suffix or '.video'}")
         if embedding is not None:
             np.save(self.root / "portraits" / f"{rid}.face.npy", embedding)
@@ -247,12 +254,12 @@ class ConsentRegistry:
         rec = self.get(rid)
         if rec.revoked:
             raise ConsentError(f"consent {rid} has been revoked")
-        path = Path(self.details(rid)["portrait"])
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        d = self.details(rid)
+        bgr = cv2.imread(str(d["portrait"]), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ConsentError(f"the portrait of consent {rid} is missing")
-        subject = str(self.details(rid)["subject"])
-        return LoadedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), rec.image_sha256, subject)
+        return LoadedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), rec.image_sha256,
+                           str(d["subject"]))
 
     def details(self, rid: str) -> dict[str, Any]:
         row = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,)).fetchone()
@@ -274,16 +281,15 @@ class ConsentRegistry:
     def revoke(self, rid: str, who: str = "local user") -> list[Path]:
         """Revoke a record: the stored portrait, its face embedding and consent clip, and every
         rig built from it are deleted.
-        Returns the files removed. Renderers check the record and stop (see `is_active`)."""
+        Returns the files removed. Renderers check the record and stop (gate.is_active)."""
         rec = self.get(rid)
         if rec.revoked:
             return []
         removed: list[Path] = []
-        portrait = Path(self.details(rid)["portrait"])
         from companion.face.rig import cache_dir
 
-        # the portrait, its face embedding, the consent clip, and every rig built from it
-        candidates = [portrait, *portrait.parent.glob(f"{rid}.*"),
+        # the portrait and its face embedding, the consent clip, and every rig built from it
+        candidates = [*(self.root / "portraits").glob(f"{rid}.*"),
                       *(self.root / "clips").glob(f"{rid}.*"),
                       *cache_dir().glob(f"{rec.image_sha256[:32]}-*.npz")]
         for path in candidates:
@@ -293,9 +299,3 @@ class ConsentRegistry:
         self.db.execute("UPDATE records SET revoked = ? WHERE id = ?", (time.time(), rid))
         self._audit("revoke", rid, {"removed": [p.name for p in removed], "by": who})
         return removed
-
-    def is_active(self, rid: str) -> bool:
-        try:
-            return not self.get(rid).revoked
-        except ConsentError:
-            return False

@@ -61,13 +61,10 @@ def _identify(payload: bytes) -> tuple[str | None, str]:
     for name in bundled():
         if watermark.payload_for(f"bundled:{name}") == payload:
             return f"bundled:{name}", "active"
-    reg = ConsentRegistry()
-    try:
+    with ConsentRegistry() as reg:
         for rec in reg.records():
             if watermark.payload_for(rec.consent_id) == payload:
                 return rec.consent_id, "revoked" if rec.revoked else "active"
-    finally:
-        reg.close()
     return "c_" + payload.hex(), "unknown id"
 
 

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from companion.consent import clip as clips
+from companion.consent.registry import ConsentRegistry
 from companion.errors import CompanionError, InputError
 from companion.face.image import MAX_BYTES as MAX_IMAGE_BYTES
 from companion.face.image import LoadedImage, load_image_bytes
@@ -110,21 +111,12 @@ def _field(doc: dict[str, Any], key: str, limit: int = 2000) -> str:
     return v.strip()
 
 
-def _registry() -> Any:
-    from companion.consent.registry import ConsentRegistry
-
-    return ConsentRegistry()
-
-
 def active_portraits() -> list[dict[str, str]]:
     """Portraits with a valid consent record: avatars the page may offer by consent id."""
-    reg = _registry()
-    try:
+    with ConsentRegistry() as reg:
         return [{"consent_id": r.consent_id, "category": r.category,
                  "subject": str(reg.details(r.consent_id)["subject"])}
                 for r in reg.records() if not r.revoked]
-    finally:
-        reg.close()
 
 
 def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
@@ -168,11 +160,8 @@ def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
         category, statement = _field(doc, "category", 20), _field(doc, "statement")
 
         def run() -> str:
-            reg = _registry()
-            try:
+            with ConsentRegistry() as reg:
                 return str(reg.attest(img, category, statement, who="web page").consent_id)
-            finally:
-                reg.close()
 
         rid = await asyncio.to_thread(run)
         uploads.drop(uid)
@@ -182,11 +171,8 @@ def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
     async def challenge(request: Request) -> JSONResponse:
         doc = await _json(request)
         name = _field(doc, "name", 100)
-        reg = _registry()
-        try:
+        with ConsentRegistry() as reg:
             ch = reg.issue_challenge(name)
-        finally:
-            reg.close()
         return JSONResponse({"challenge": ch.challenge_id, "phrase": ch.phrase, "code": ch.code,
                              "expires_in": round(ch.expires - time.time())})
 
@@ -203,12 +189,9 @@ def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
             def run() -> tuple[str, dict[str, Any]]:
                 import json
 
-                reg = _registry()
-                try:
+                with ConsentRegistry() as reg:
                     rec = reg.consent_from_clip(img, cid, path, who="web page")
                     return rec.consent_id, json.loads(reg.details(rec.consent_id)["checks"])
-                finally:
-                    reg.close()
 
             rid, checks = await asyncio.to_thread(run)
         uploads.drop(uid)
@@ -222,11 +205,8 @@ def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
             raise InputError("only consent records made here can be revoked")
 
         def run() -> int:
-            reg = _registry()
-            try:
+            with ConsentRegistry() as reg:
                 return len(reg.revoke(rid, who="web page"))
-            finally:
-                reg.close()
 
         return JSONResponse({"revoked": rid, "removed": await asyncio.to_thread(run)})
 
