@@ -52,3 +52,9 @@ def test_scripted_conversation_end_to_end(data: Path, tmp_path: Path) -> None:
         adur = float(a.duration * a.time_base) if a.duration and a.time_base else vdur
     assert vdur > 25.0  # at least as long as the recording
     assert abs(vdur - adur) < 0.5
+    # an export like any other: watermarked (added after the conversation) and signed
+    from companion.consent.verify import verify_file
+
+    report = verify_file(out)
+    assert report.watermark and report.consent_id == "bundled:mona-lisa" and report.c2pa_valid
+    assert not list(tmp_path.glob("*.unmarked.mp4"))

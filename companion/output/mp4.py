@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -76,3 +77,35 @@ class Mp4Writer:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close(sign=e is None)  # a half-written file is never signed
+
+
+def rewrite_frames(src: str | Path, dst: str | Path, fn: Callable[[np.ndarray], np.ndarray],
+                   crf: int = 20) -> Path:
+    """Copy the mp4 `src` to `dst` with every video frame passed through `fn` (RGB in, RGB out)
+    and re-encoded; the audio packets are copied as they are. For work too slow to do while a
+    recording runs in real time (the watermark on `chat` exports)."""
+    dst = Path(dst)
+    with av.open(str(src)) as i, av.open(str(dst), mode="w") as o:
+        vin = i.streams.video[0]
+        v = o.add_stream("libx264", rate=vin.average_rate or Fraction(25, 1))
+        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
+        v.options = {"crf": str(crf), "preset": "veryfast"}
+        ain = i.streams.audio[0] if i.streams.audio else None
+        a = o.add_stream_from_template(ain) if ain is not None else None
+        for packet in i.demux(*(s for s in (vin, ain) if s is not None)):
+            if packet.stream is ain and a is not None:
+                if packet.dts is not None:
+                    packet.stream = a
+                    o.mux(packet)
+                continue
+            for frame in packet.decode():
+                if not isinstance(frame, av.VideoFrame):
+                    continue
+                out = av.VideoFrame.from_ndarray(fn(frame.to_ndarray(format="rgb24")),
+                                                 format="rgb24")
+                out.pts, out.time_base = frame.pts, frame.time_base
+                for p in v.encode(out):
+                    o.mux(p)
+        for p in v.encode(None):
+            o.mux(p)
+    return dst

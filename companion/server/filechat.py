@@ -14,9 +14,10 @@ import numpy as np
 
 from companion.audio.io import decode_audio, resample
 from companion.consent import watermark
+from companion.consent.provenance import sign_mp4
 from companion.face.live import LiveFace
 from companion.frames import AudioFrame
-from companion.output.mp4 import Mp4Writer
+from companion.output.mp4 import Mp4Writer, rewrite_frames
 from companion.server.session import VoiceSession
 
 CHUNK = 512
@@ -36,8 +37,10 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     ends, the session runs on (silence in) until the avatar has finished its last reply."""
     mic = decode_audio(input_path, RATE).samples
     out = Path(out)
-    # An export like any other: watermarked frames and a signed C2PA manifest with the consent.
-    writer = Mp4Writer(out, live.rig.size, live.fps, consent_id=live.rig.consent_id)
+    # Recorded near-losslessly first; the watermark (12 ms a frame) is added after the
+    # conversation, so it never competes with the voice loop for the CPU.
+    raw = out.with_name(out.stem + ".unmarked.mp4")
+    writer = Mp4Writer(raw, live.rig.size, live.fps, crf=12)
     avatar_audio: list[np.ndarray] = []
     done = asyncio.Event()
     fed = 0
@@ -74,7 +77,7 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     async def recorder() -> None:
         async for frame in live.frames(realtime=realtime):
             session.on_frame(frame)
-            writer.write_frame(watermark.embed(frame.video.image, live.rig.consent_id))
+            writer.write_frame(frame.video.image)
             avatar_audio.append(frame.audio.samples)
             if done.is_set() and frame.video.pts >= fed / RATE:
                 break
@@ -95,6 +98,13 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     mix[: len(user)] += 0.8 * user
     writer.write_audio(AudioFrame(samples=np.clip(mix, -1, 1), sample_rate=live.sample_rate))
     writer.close()
+    # An export like any other: watermarked frames and a signed C2PA manifest with the consent.
+    cid = live.rig.consent_id
+    try:
+        rewrite_frames(raw, out, lambda img: watermark.embed(img, cid))
+    finally:
+        raw.unlink(missing_ok=True)
+    sign_mp4(out, cid)
     turns = [r.as_dict() for r in session.records]
     doc = {"input": str(input_path), "video": out.name, "persona": session.persona.key,
            "llm": getattr(session.llm, "name", ""), "realtime": realtime,
