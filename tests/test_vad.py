@@ -53,3 +53,43 @@ def test_short_noise_is_not_a_turn(data: Path) -> None:
     first_voice = int(0.4 * 16000)
     mm = speech[first_voice: first_voice + int(0.2 * 16000)]  # 200 ms of voice: an "mm-hm"
     assert not any(e.kind == "start" for e in _run(np.concatenate([silence, mm, silence])))
+
+
+def _turn_ends(samples: np.ndarray) -> tuple[list[TurnEvent], float]:
+    """Events with Smart Turn deciding, and when the voice last sounded (VAD ≥ 0.5)."""
+    from companion.vad.smart_turn import SmartTurn
+
+    vad, det = SileroVAD(), TurnDetector(TurnConfig(), end_of_turn=SmartTurn())
+    events: list[TurnEvent] = []
+    last_voice = 0.0
+    for i in range(0, len(samples) - 511, 512):
+        chunk = samples[i:i + 512]
+        p = vad(chunk)
+        if p >= 0.5:
+            last_voice = (i + 512) / 16000
+        events += det.push(chunk, p)
+    return events, last_voice
+
+
+def test_a_finished_sentence_ends_the_turn_quickly(data: Path) -> None:
+    for name in ("en_librispeech_198-209-0000_female.ogg", "en_vctk_p240_00000_female.mp3"):
+        speech = decode_audio(data / name, 16000).samples
+        audio = np.concatenate([np.zeros(8000, np.float32), speech,
+                                np.zeros(3 * 16000, np.float32)])
+        events, last_voice = _turn_ends(audio)
+        ends = [e for e in events if e.kind == "end"]
+        assert ends, name
+        end = ends[-1]
+        assert end.p_complete is not None and end.p_complete >= 0.5, (name, end.p_complete)
+        # ended on the model's word after ~200 ms of silence, not after the 1.6 s fallback
+        assert end.time - last_voice < 0.6, (name, end.time, last_voice)
+
+
+def test_a_sentence_broken_off_waits_for_more(data: Path) -> None:
+    speech = decode_audio(data / "en_librispeech_198-209-0000_female.ogg", 16000).samples
+    cut = speech[: int(len(speech) * 0.55)]  # stopped mid-sentence
+    audio = np.concatenate([np.zeros(8000, np.float32), cut, np.zeros(3 * 16000, np.float32)])
+    events, last_voice = _turn_ends(audio)
+    end = [e for e in events if e.kind == "end"][-1]
+    assert end.p_complete is not None and end.p_complete < 0.5
+    assert end.time - last_voice >= 1.4  # it waited for the unfinished turn to go on

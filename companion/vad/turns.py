@@ -2,12 +2,17 @@
 
 Works on a clock of 32 ms chunks, not on wall time, so it behaves the same live, from a file or
 in a test. Speech must last `min_speech_ms` before it counts (a cough or "mm-hm" does not start a
-turn or interrupt the avatar); a turn ends after `silence_ms` of silence. At `speculative_ms` of
-silence a "pause" event lets the recogniser start early; if speech resumes, "resume" cancels it.
+turn or interrupt the avatar). At `speculative_ms` of silence a "pause" event lets the recogniser
+start early; if speech resumes, "resume" cancels it.
+
+When does the turn end? Without an end-of-turn model, after `silence_ms` of silence. With one
+(Smart Turn), it is asked once the silence reaches `quick_end_ms`: a turn that sounds finished ends
+there, one that sounds unfinished ("I was thinking that…") waits up to `pause_ms` for more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +24,11 @@ CHUNK_S = 0.032
 class TurnConfig:
     threshold: float = 0.5
     min_speech_ms: int = 300  # shorter speech is noise: no turn, no barge-in
-    silence_ms: int = 600  # silence that ends a turn
-    speculative_ms: int = 250  # silence after which STT may start early
+    silence_ms: int = 600  # silence that ends a turn (without an end-of-turn model)
+    speculative_ms: int = 160  # silence after which STT may start early
+    quick_end_ms: int = 200  # with the model: silence after which a finished turn ends
+    pause_ms: int = 1600  # with the model: silence that ends a turn it judged unfinished
+    complete_threshold: float = 0.5
     pad_ms: int = 200  # audio kept before speech start and after its end
     max_turn_s: float = 30.0  # a turn longer than this is cut and sent
 
@@ -30,11 +38,14 @@ class TurnEvent:
     kind: str  # "start" | "pause" | "resume" | "end"
     time: float  # seconds on the audio clock
     audio: np.ndarray | None = None  # the turn so far ("pause") or whole ("end"), 16 kHz
+    p_complete: float | None = None  # the end-of-turn model's judgement ("end"), if asked
 
 
 class TurnDetector:
-    def __init__(self, config: TurnConfig | None = None) -> None:
+    def __init__(self, config: TurnConfig | None = None,
+                 end_of_turn: Callable[[np.ndarray], float] | None = None) -> None:
         self.cfg = config or TurnConfig()
+        self.end_of_turn = end_of_turn  # turn audio → P(finished)
         self._t = 0.0
         self.reset()
 
@@ -46,6 +57,7 @@ class TurnDetector:
         self._silence_run = 0.0
         self._in_turn = False
         self._paused = False
+        self._judged: float | None = None  # the model's answer for the current silence
         self._candidate: list[np.ndarray] = []
 
     @property
@@ -83,21 +95,34 @@ class TurnDetector:
                 events.append(TurnEvent("resume", self._t))
                 self._paused = False
             self._silence_run = 0.0
+            self._judged = None
         else:
             self._silence_run += CHUNK_S
             if not self._paused and self._silence_run * 1000 >= cfg.speculative_ms:
                 self._paused = True
                 events.append(TurnEvent("pause", self._t, self._turn_audio(pad_chunks)))
         too_long = len(self._chunks) * CHUNK_S >= cfg.max_turn_s
-        if self._silence_run * 1000 >= cfg.silence_ms or too_long:
-            events.append(TurnEvent("end", self._t, self._turn_audio(pad_chunks)))
+        if self._ends(pad_chunks) or too_long:
+            events.append(TurnEvent("end", self._t, self._turn_audio(pad_chunks),
+                                    self._judged))
             self._in_turn = False
             self._paused = False
+            self._judged = None
             self._speech_run = 0.0
             self._silence_run = 0.0
             self._history = []
             self._chunks = []
         return events
+
+    def _ends(self, pad_chunks: int) -> bool:
+        silence_ms = self._silence_run * 1000
+        if self.end_of_turn is None:
+            return silence_ms >= self.cfg.silence_ms
+        if self._judged is None and silence_ms >= self.cfg.quick_end_ms:
+            self._judged = self.end_of_turn(self._turn_audio(pad_chunks))
+        if self._judged is not None and self._judged >= self.cfg.complete_threshold:
+            return True
+        return silence_ms >= self.cfg.pause_ms
 
     def _turn_audio(self, pad_chunks: int) -> np.ndarray:
         # keep `pad_ms` of the trailing silence, drop the rest
