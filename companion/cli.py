@@ -88,7 +88,7 @@ def cmd_chat(a: argparse.Namespace) -> None:
 
     spec = ChatSpec(avatar=a.avatar, attest=a.attest, persona=a.persona, llm=a.llm, stt=a.stt,
                     voice=a.voice, max_tokens=a.max_tokens, silence_ms=a.silence_ms,
-                    barge_in_ms=a.barge_in_ms, label=not a.no_label)
+                    barge_in_ms=a.barge_in_ms, turn=a.turn, label=not a.no_label)
     if a.mic:
         from companion.server.mic import run_mic_chat
 
@@ -123,7 +123,7 @@ def cmd_serve(a: argparse.Namespace) -> None:
         raise InputError(f"--host {a.host} opens the server beyond this computer",
                          "give an access token with --token (the page then needs ?token=...)")
     print("loading models…", flush=True)
-    models = load_models(a.llm, a.stt, a.voice)
+    models = load_models(a.llm, a.stt, a.voice, a.turn)
     hub = Hub(make=session_factory(models, max_tokens=a.max_tokens),
               info={"llm": getattr(models.llm, "name", "")})
     app = create_app(hub, ServerConfig(token=a.token, max_sessions=a.max_sessions))
@@ -236,13 +236,21 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
         run_latency(Path(a.out), turns=a.turns)
     elif a.what == "llm":
-        from companion.bench.llm_compare import run as run_llm
+        from companion.bench.replies import compare
 
-        run_llm(Path("docs/llm-comparison.md"), Path(a.out) / "llm.json")
+        for r in compare(Path(a.out), Path("docs")):
+            print(r["model"], r.get("share", r.get("error")))
     elif a.what == "consent":
         from companion.bench.consent_bench import run as run_consent
 
         run_consent(Path(a.out), Path(a.data))
+    elif a.what == "replies":
+        from companion.bench.replies import run as run_replies
+
+        r = run_replies(a.llm, Path(a.out), Path("docs"))
+        print(f"{r['model']}: {r['checks_passed']}/{r['checks_total']} checks ({r['share']:.0%}),"
+              f" {r['replies_all_passed']}/{r['replies']} replies clean, "
+              f"{r['seconds_per_reply']} s per reply; by check: {r['by_check']}")
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
@@ -277,7 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="faster-whisper:tiny.en | faster-whisper:base | openai-whisper:FILE.pt")
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
     p.add_argument("--max-tokens", type=int, default=48)
-    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends a turn")
+    p.add_argument("--silence-ms", type=int, default=600,
+                   help="silence that ends a turn (with --turn silence)")
+    p.add_argument("--turn", default="smart", choices=("smart", "silence"),
+                   help="smart: Smart Turn ends a finished turn after ~200 ms of silence and "
+                        "waits for an unfinished one; silence: --silence-ms decides")
     p.add_argument("--barge-in-ms", type=int, default=300,
                    help="speech that counts as a turn (and interrupts the avatar)")
     p.add_argument("--fast", action="store_true",
@@ -293,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
     p.add_argument("--max-tokens", type=int, default=48)
     p.add_argument("--max-sessions", type=int, default=8)
+    p.add_argument("--turn", default="smart", choices=("smart", "silence"),
+                   help="smart: Smart Turn ends a finished turn after ~200 ms of silence and "
+                        "waits for an unfinished one; silence: --silence-ms decides")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("consent", help="consent records: attest (artwork, synthetic faces), "
                        "challenge + record (a real person's consent clip), list, show, revoke, "
@@ -318,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent"))
+                            "consent", "replies"))
+    p.add_argument("--llm", default="embedded", help="the model the replies bench scores")
     p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
     p.add_argument("--data", default="tests/data",
                    help="speech clips (quality) or face photographs (consent)")

@@ -1,4 +1,9 @@
-"""A scripted conversation from real speech through the real embedded models, in real time."""
+"""A scripted conversation from real speech through the real embedded models.
+
+The recording is fed on a scripted timeline (`--fast`: each chunk waits until recognition and the
+reply have caught up, so compute counts as instant): what is asserted is the behaviour — every
+turn heard, answered in full, recorded in sync — which must not depend on how fast this machine
+is. How fast it is, is measured by `companion bench latency` and `companion bench browser`."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ def test_scripted_conversation_end_to_end(data: Path, tmp_path: Path) -> None:
               _user_voice("Thank you. Goodbye!"), silence(1.0)]
     wav = write_wav(tmp_path / "conversation.wav", np.concatenate(script))
     out = tmp_path / "chat.mp4"
-    r = run_cli("chat", "--input", str(wav), "-o", str(out), "--max-tokens", "40",
+    r = run_cli("chat", "--input", str(wav), "-o", str(out), "--max-tokens", "40", "--fast",
                 timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     doc = json.loads(out.with_suffix(".json").read_text())
@@ -36,13 +41,13 @@ def test_scripted_conversation_end_to_end(data: Path, tmp_path: Path) -> None:
     assert "how are you" in users[0]
     assert "americans" in users[1]  # the recogniser heard the real recording
     assert "goodbye" in users[2] or "good bye" in users[2]
-    # A reply still running when the next question comes is interrupted (that is barge-in, and
-    # happens when the machine is busy); every reply that was not interrupted is complete.
+    # On the scripted timeline nobody speaks over the avatar: every reply is complete, was
+    # heard, and its timings are in order.
     for t in turns:
-        assert not t["failed"], t
-        assert t["reply"] or t["interrupted"], t
-        assert t["latency_s"].get("first_audio", 1.0) > 0
-    assert sum(1 for t in turns if t["reply"] and not t["interrupted"]) >= 2
+        assert not t["failed"] and not t["interrupted"], t
+        assert len(t["reply"].split()) >= 2, t
+        lat = t["latency_s"]
+        assert 0 <= lat["stt_done"] <= lat["llm_first_token"] <= lat["first_audio"], t
     # the mp4 has the avatar and both voices, in sync
     with av.open(str(out)) as c:
         v, a = c.streams.video[0], c.streams.audio[0]

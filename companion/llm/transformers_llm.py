@@ -17,14 +17,7 @@ from typing import Any
 from companion.cache import model_cache
 from companion.errors import ModelError
 from companion.llm.base import LLM, LLMOptions, Message
-
-FEW_SHOT = (
-    ("Hi! How are you today?", "I'm doing well, thank you for asking. How has your day been?"),
-    ("I had a long day at work.", "That sounds tiring. Do you want to tell me what made it so "
-                                  "long?"),
-    ("Can you recommend something to relax?", "A slow walk or some quiet music can help. What "
-                                              "usually helps you unwind?"),
-)
+from companion.llm.transcript import TRANSCRIPT_STOPS, transcript_prefix, transcript_prompt
 
 
 def llm_cache_dir() -> Path:
@@ -40,14 +33,12 @@ def _file_key(path: Path) -> str:
 class TransformersLLM(LLM):
     name = "transformers"
 
-    def __init__(self, source: str, few_shot: bool | None = None, speaker: str = "Companion",
-                 threads: int = 2) -> None:
+    def __init__(self, source: str, few_shot: bool | None = None, threads: int = 2) -> None:
         if not source:
             raise ModelError("transformers backend needs a model directory, HF id or .gguf file")
         self.source = source
         self.model = Path(source).name
         self.few_shot = few_shot
-        self.speaker = speaker
         self.threads = threads
         self._tok: Any = None
         self._model: Any = None
@@ -102,14 +93,14 @@ class TransformersLLM(LLM):
         tok.save_pretrained(str(tmp))
         tmp.rename(target)
 
-    def prefix(self, messages: list[Message]) -> str:
+    def prefix(self, messages: list[Message], speaker: str) -> str:
         """The part of the prompt that does not change between turns (persona, examples)."""
         system = [m for m in messages if m.role == "system"]
         if not self.few_shot:
             return str(self._tok.apply_chat_template(
                 [{"role": m.role, "content": m.content} for m in system], tokenize=False,
                 add_generation_prompt=False))
-        return self.prompt(system).rsplit(f"\n{self.speaker}:", 1)[0] + "\n"
+        return transcript_prefix(messages, speaker)
 
     def _prefill(self, prefix: str, ids: Any) -> Any:
         """A copy of the key/value cache for `prefix` when `ids` starts with it, else None.
@@ -134,24 +125,12 @@ class TransformersLLM(LLM):
             return None  # tokenisation at the seam differs: no reuse, still correct
         return copy.deepcopy(pre[2])
 
-    def prompt(self, messages: list[Message]) -> str:
+    def prompt(self, messages: list[Message], speaker: str = "Companion") -> str:
         if not self.few_shot:
             return str(self._tok.apply_chat_template(
                 [{"role": m.role, "content": m.content} for m in messages],
                 tokenize=False, add_generation_prompt=True))
-        # A base model continues text: give it a transcript to continue.
-        system = " ".join(m.content for m in messages if m.role == "system")
-        lines = [system, "", "The following is a spoken conversation. "
-                 f"{self.speaker} answers warmly in one or two short sentences.", ""]
-        for u, a in FEW_SHOT:
-            lines += [f"User: {u}", f"{self.speaker}: {a}"]
-        for m in messages:
-            if m.role == "user":
-                lines.append(f"User: {m.content}")
-            elif m.role == "assistant":
-                lines.append(f"{self.speaker}: {m.content}")
-        lines.append(f"{self.speaker}:")
-        return "\n".join(lines)
+        return transcript_prompt(messages, speaker)
 
     def _generate(self, messages: list[Message], options: LLMOptions,
                   stop: threading.Event) -> Iterator[str]:
@@ -163,13 +142,13 @@ class TransformersLLM(LLM):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
                 return stop.is_set()
 
-        text = self.prompt(messages)
+        text = self.prompt(messages, options.speaker)
         inputs = self._tok(text, return_tensors="pt")
         streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
         cache = None
         if self.prefix_caching:
             try:
-                cache = self._prefill(self.prefix(messages), inputs["input_ids"])
+                cache = self._prefill(self.prefix(messages, options.speaker), inputs["input_ids"])
             except Exception:  # a model whose cache cannot be reused just runs without it
                 self.prefix_caching = False
         kwargs: dict[str, Any] = {
@@ -210,4 +189,4 @@ class TransformersLLM(LLM):
             return options
         from dataclasses import replace
 
-        return replace(options, stop=(*options.stop, "\nUser:", "\n"))
+        return replace(options, stop=(*options.stop, *TRANSCRIPT_STOPS))

@@ -10,6 +10,7 @@ from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
 from companion.llm.base import LLMOptions, make_llm
+from companion.server.hub import end_of_turn_model
 from companion.server.session import SessionConfig, VoiceSession
 from companion.stt import make_stt
 from companion.tts import make_tts
@@ -26,6 +27,7 @@ class ChatSpec:
     voice: str = "piper"
     max_tokens: int = 48
     silence_ms: int = 600
+    turn: str = "smart"  # smart (Smart Turn decides) | silence (silence_ms decides)
     barge_in_ms: int = 300
     fps: int = 25
     label: bool = True
@@ -37,11 +39,10 @@ def build_session(spec: ChatSpec) -> tuple[VoiceSession, LiveFace]:
     live = LiveFace(rig, RenderOptions(fps=spec.fps, label=spec.label))
     persona = load_persona(spec.persona)
     llm = make_llm(spec.llm)
-    llm.speaker = persona.name
     cfg = SessionConfig(turns=TurnConfig(silence_ms=spec.silence_ms,
                                          min_speech_ms=spec.barge_in_ms),
                         llm=LLMOptions(max_tokens=spec.max_tokens))
     fallback = make_tts("espeak") if spec.voice != "espeak" else None
     session = VoiceSession(live, make_stt(spec.stt), llm, make_tts(spec.voice), persona,
-                           cfg, fallback_tts=fallback)
+                           cfg, fallback_tts=fallback, end_of_turn=end_of_turn_model(spec.turn))
     return session, live

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from companion.avatars import bundled, resolve
 from companion.consent.gate import is_active
 from companion.dialogue.persona import load_persona
@@ -18,6 +20,17 @@ from companion.server.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
 from companion.tts import TTS, make_tts
 from companion.vad.turns import TurnConfig
+
+
+def end_of_turn_model(kind: str) -> Callable[[np.ndarray], float] | None:
+    """'smart': Smart Turn decides when a turn is finished; 'silence': a fixed silence does."""
+    if kind == "silence":
+        return None
+    if kind != "smart":
+        raise InputError(f"unknown turn detection {kind!r}", "use smart or silence")
+    from companion.vad.smart_turn import SmartTurn
+
+    return SmartTurn()
 
 
 def avatar_allowed(name: str) -> bool:
@@ -34,12 +47,13 @@ class Models:
     llm: LLM
     tts: TTS
     fallback: TTS | None
+    end_of_turn: Callable[[np.ndarray], float] | None = None  # Smart Turn, shared
 
 
 def load_models(llm: str = "embedded", stt: str = "faster-whisper:tiny.en",
-                voice: str = "piper") -> Models:
+                voice: str = "piper", turn: str = "smart") -> Models:
     m = Models(make_stt(stt), make_llm(llm), make_tts(voice),
-               make_tts("espeak") if voice != "espeak" else None)
+               make_tts("espeak") if voice != "espeak" else None, end_of_turn_model(turn))
     m.llm.load()
     m.tts.synthesize("Hello.")  # load the voice before the first visitor
     return m
@@ -58,7 +72,7 @@ def session_factory(models: Models, fps: int = 25, max_tokens: int = 48, silence
         cfg = SessionConfig(turns=TurnConfig(silence_ms=silence_ms, min_speech_ms=barge_in_ms),
                             llm=LLMOptions(max_tokens=max_tokens))
         session = VoiceSession(live, models.stt, models.llm, models.tts, persona, cfg,
-                               fallback_tts=models.fallback)
+                               fallback_tts=models.fallback, end_of_turn=models.end_of_turn)
         return session, live
 
     return make

@@ -75,7 +75,8 @@ class VoiceSession:
     def __init__(self, live: LiveFace, stt: STT, llm: LLM, tts: TTS, persona: Persona,
                  config: SessionConfig | None = None, fallback_tts: TTS | None = None,
                  vad: Callable[[np.ndarray], float] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 end_of_turn: Callable[[np.ndarray], float] | None = None) -> None:
         self.cfg = config or SessionConfig()
         self.live = live
         self.stt = stt
@@ -83,7 +84,7 @@ class VoiceSession:
         self.persona = persona
         self.memory = Memory()
         self.vad = vad or SileroVAD()
-        self.turns = TurnDetector(self.cfg.turns)
+        self.turns = TurnDetector(self.cfg.turns, end_of_turn)
         self.clock = clock
         self.t0 = clock()
         self.records: list[TurnRecord] = []
@@ -167,7 +168,9 @@ class VoiceSession:
         return task
 
     def _on_turn_event(self, ev: TurnEvent) -> None:
-        self.events.append({"event": f"user_{ev.kind}", "t": round(self.now(), 3)})
+        self.events.append({"event": f"user_{ev.kind}", "t": round(self.now(), 3),
+                            **({"p_complete": round(ev.p_complete, 3)}
+                               if ev.p_complete is not None else {})})
         if ev.kind == "start":
             if self.busy:
                 self.barge_in("speech")

@@ -5,6 +5,7 @@ A failing or silent model becomes a spoken apology, so the conversation goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona
@@ -27,7 +28,8 @@ class LLMStage(Stage):
         self.llm = llm
         self.memory = memory
         self.persona = persona
-        self.options = llm.options_for_transcript(options or LLMOptions())
+        self.options = replace(llm.options_for_transcript(options or LLMOptions()),
+                               speaker=persona.name)
         self._on_event = on_event or (lambda kind, turn, text: None)
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences

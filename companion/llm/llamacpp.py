@@ -1,0 +1,111 @@
+"""llama.cpp backend (llama-cpp-python) for any GGUF file: the embedded models and the user's own.
+
+On two cores it decodes ~3× faster than transformers, processes prompts ~10× faster, loads in
+well under a second and maps the quantised weights instead of de-quantising them. The binding
+keeps the evaluated tokens of the last call and re-evaluates only what changed, so the persona,
+the examples and the earlier turns are not prefilled again on every turn.
+
+One model is shared by all sessions; llama.cpp contexts are not re-entrant, so generations take
+turns (a lock), and a cancelled generation stops at its next token.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from companion.errors import ModelError
+from companion.llm.base import LLM, LLMOptions, Message
+from companion.llm.transcript import TRANSCRIPT_STOPS, chat_examples, transcript_prompt
+
+INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 with CMAKE_ARGS=\"-DGGML_NATIVE=OFF "
+                "-DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON\" (README: set-up)")
+
+
+class LlamaCppLLM(LLM):
+    name = "llama.cpp"
+
+    def __init__(self, path: str, few_shot: bool | None = None, threads: int = 2,
+                 batch_threads: int = 2, n_ctx: int = 2048) -> None:
+        self.path = Path(path)
+        self.model = self.path.stem
+        self.few_shot = few_shot
+        self.threads = threads
+        self.batch_threads = batch_threads
+        self.n_ctx = n_ctx
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                return
+            if not self.path.is_file():
+                raise ModelError(f"GGUF file not found: {self.path}")
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise ModelError(f"the llama.cpp binding is not installed ({e})",
+                                 INSTALL_HINT) from None
+            try:
+                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx,
+                                  n_threads=self.threads, n_threads_batch=self.batch_threads,
+                                  n_batch=256, seed=0, verbose=False)
+            except (ValueError, RuntimeError) as e:
+                raise ModelError(f"llama.cpp cannot load {self.path.name}: {e}",
+                                 "check that the file is a GGUF model") from e
+            if self.few_shot is None:
+                meta = getattr(self._llm, "metadata", {}) or {}
+                self.few_shot = "tokenizer.chat_template" not in meta
+
+    def options_for_transcript(self, options: LLMOptions) -> LLMOptions:
+        if self.few_shot is None:
+            self.load()
+        if not self.few_shot:
+            return options
+        return replace(options, stop=(*options.stop, *TRANSCRIPT_STOPS))
+
+    def _sampling(self, options: LLMOptions) -> dict[str, Any]:
+        return {"max_tokens": options.max_tokens, "temperature": options.temperature,
+                "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.15, "seed": 0,
+                "stop": list(options.stop) or None}
+
+    def _generate(self, messages: list[Message], options: LLMOptions,
+                  stop: threading.Event) -> Iterator[str]:
+        self.load()
+        with self._lock:
+            if self.few_shot:
+                chunks = self._llm.create_completion(
+                    transcript_prompt(messages, options.speaker), stream=True,
+                    **self._sampling(options))
+                pick = _completion_text
+            else:
+                chunks = self._llm.create_chat_completion(
+                    [{"role": m.role, "content": m.content} for m in _with_examples(messages)],
+                    stream=True, **self._sampling(options))
+                pick = _delta_text
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    piece = pick(chunk)
+                    if piece:
+                        yield piece
+            finally:
+                chunks.close()  # ends the native generation before the lock is released
+
+
+def _with_examples(messages: list[Message]) -> list[Message]:
+    system = [m for m in messages if m.role == "system"]
+    return [*system, *chat_examples(), *(m for m in messages if m.role != "system")]
+
+
+def _completion_text(chunk: dict[str, Any]) -> str:
+    return str(chunk["choices"][0].get("text") or "")
+
+
+def _delta_text(chunk: dict[str, Any]) -> str:
+    return str(chunk["choices"][0].get("delta", {}).get("content") or "")
