@@ -279,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--avatar", default="mona-lisa")
     p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
     p.add_argument("--persona", default="companion")
-    p.add_argument("--llm", default="embedded",
-                   help="embedded | embedded:NAME | transformers:DIR_OR_GGUF | openai:MODEL")
+    p.add_argument("--llm", default="auto",
+                   help="auto | embedded[:NAME] | llamacpp:FILE.gguf | transformers:DIR_OR_GGUF | "
+                        "openai:MODEL")
     p.add_argument("--stt", default="faster-whisper:tiny.en",
                    help="faster-whisper:tiny.en | faster-whisper:base | openai-whisper:FILE.pt")
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
@@ -300,7 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="access token (required when --host is not local)")
-    p.add_argument("--llm", default="embedded")
+    p.add_argument("--llm", default="auto",
+                   help="auto (a served model if one answers, else embedded) | "
+                        "embedded[:NAME] | llamacpp:FILE.gguf | transformers:DIR_OR_GGUF | "
+                        "openai:MODEL")
     p.add_argument("--stt", default="faster-whisper:tiny.en")
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
     p.add_argument("--max-tokens", type=int, default=48)

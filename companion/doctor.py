@@ -98,6 +98,22 @@ def _identity() -> str:
     return f"dlib {dlib.__version__} + 5-point aligner and ResNet descriptor load"
 
 
+def _llama() -> str:
+    import llama_cpp
+
+    return f"llama-cpp-python {llama_cpp.__version__}"
+
+
+def _llm_choice() -> str:
+    from companion.llm.auto import probe
+
+    choice = probe()
+    if choice.base_url:
+        return f"--llm auto answers with {choice.model}: {choice.reason}"
+    return ("--llm auto answers with the embedded model: " + choice.reason +
+            " (start Ollama or set COMPANION_LLM_BASE_URL for a bigger model; docs/llm.md)")
+
+
 def _c2pa() -> str:
     import c2pa
 
@@ -118,6 +134,8 @@ def run_checks() -> bool:
     ok &= _check("fallback speech synthesis", _espeak)
     ok &= _check("face identity (consent clips)", _identity)
     ok &= _check("C2PA signing", _c2pa)
+    ok &= _check("llama.cpp (embedded LLMs)", _llama)
+    _check("which model answers", _llm_choice)
     _check("torch (optional)", _torch)
     ff = shutil.which("ffprobe")
     print(f"  info  ffprobe {'found' if ff else 'not installed (not needed: PyAV is used)'}")

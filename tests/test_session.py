@@ -164,3 +164,29 @@ def test_failing_voice_falls_back_and_the_session_continues(
     assert fallback.said == ["Hello to you too."]
     assert any(f.speaking for f in frames)
     assert s.records[0].errors and "tts_error" in s.records[0].errors[0]
+
+
+def test_speech_soon_after_a_turn_ends_continues_that_turn(
+        mona: Rig, speech: tuple[np.ndarray, np.ndarray]) -> None:
+    first, second = speech
+    llm = ScriptedLLM([LONG, "Of course."])
+    s, live = _session(mona, llm, ToneTTS(), ScriptedSTT([]))  # every call: "and another thing"
+    frames: list[TimedFrame] = []
+
+    async def run() -> None:
+        await s.start()
+        # the turn ends after 600 ms of silence and the reply starts at once (instant compute);
+        # 0.1 s later the user goes on: that is the same turn, not a barge-in
+        await _drive(s, live, np.concatenate([_silence(0.5), first, _silence(0.7), second,
+                                              _silence(1.5)]), frames)
+        await s.stop()
+        assert len(s.records) == 1, [r.user_text for r in s.records]
+        rec = s.records[0]
+        assert rec.user_text == "and another thing and another thing"
+        assert not rec.interrupted and rec.reply_text
+        users = [m.content for m in s.memory.turns if m.role == "user"]
+        assert users == [rec.user_text]  # the first part is not kept as a turn of its own
+        assert [m.content for m in llm.seen[-1] if m.role == "user"] == [rec.user_text]
+        assert any(e["event"] == "turn_continued" for e in s.events)
+
+    asyncio.run(run())

@@ -29,6 +29,13 @@ class Memory:
                     del self.turns[i]
                 return
 
+    def take_last_user(self) -> str:
+        """Remove and return the last user message (a turn the user went on with)."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            if self.turns[i].role == "user":
+                return self.turns.pop(i).content
+        return ""
+
     def _trim(self) -> None:
         while len(self.turns) > self.max_turns or (
                 sum(len(m.content) for m in self.turns) > self.max_chars and len(self.turns) > 1):

@@ -40,6 +40,7 @@ _DONE = object()
 class LLM(abc.ABC):
     name = "llm"
     model = ""
+    reason = ""  # why this model answers (for `--llm auto`: what was found), shown to the user
 
     def load(self) -> None:  # noqa: B027 - an optional hook: most backends load lazily
         """Load weights / check the endpoint (blocking; call once, off the event loop)."""
@@ -138,10 +139,15 @@ def _find_stop(text: str, stops: Sequence[str]) -> int | None:
 
 
 def make_llm(spec: str) -> LLM:
-    """Backend by name: 'embedded' (default), 'embedded:NAME', 'llamacpp:FILE.gguf',
+    """Backend by name: 'auto' (default: a served model if one answers, else embedded),
+    'embedded', 'embedded:NAME', 'llamacpp:FILE.gguf',
     'transformers:DIR|HF_ID|FILE.gguf',
     'openai:MODEL' (base URL and key from COMPANION_LLM_BASE_URL / COMPANION_LLM_API_KEY)."""
     kind, _, arg = spec.partition(":")
+    if spec == "auto":
+        from companion.llm.auto import auto_llm
+
+        return auto_llm()
     if kind == "embedded":
         from companion.llm.embedded import embedded_llm
 
@@ -159,4 +165,5 @@ def make_llm(spec: str) -> LLM:
 
         return OpenAICompatLLM(model=arg)
     raise InputError(f"unknown LLM backend {spec!r}",
-                     "use embedded, llamacpp:FILE.gguf, transformers:PATH_OR_ID or openai:MODEL")
+                     "use auto, embedded, llamacpp:FILE.gguf, transformers:PATH_OR_ID or "
+                     "openai:MODEL")

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from companion.cpu import budget
 from companion.errors import ModelError
 from companion.llm.base import LLM, LLMOptions, Message
 from companion.llm.transcript import TRANSCRIPT_STOPS, chat_examples, transcript_prompt
@@ -28,13 +29,13 @@ INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 with CMAKE_ARGS=\"-DGGML_N
 class LlamaCppLLM(LLM):
     name = "llama.cpp"
 
-    def __init__(self, path: str, few_shot: bool | None = None, threads: int = 2,
-                 batch_threads: int = 2, n_ctx: int = 2048) -> None:
+    def __init__(self, path: str, few_shot: bool | None = None, threads: int | None = None,
+                 batch_threads: int | None = None, n_ctx: int = 2048) -> None:
         self.path = Path(path)
         self.model = self.path.stem
         self.few_shot = few_shot
-        self.threads = threads
-        self.batch_threads = batch_threads
+        self.threads = threads or budget().llm_decode
+        self.batch_threads = batch_threads or budget().llm_prompt
         self.n_ctx = n_ctx
         self._llm: Any = None
         self._lock = threading.Lock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from companion.avatars import resolve
+from companion.cpu import budget, limit_render_threads
 from companion.dialogue.persona import load_persona
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
@@ -22,7 +23,7 @@ class ChatSpec:
     avatar: str = "mona-lisa"
     attest: str | None = None
     persona: str = "companion"
-    llm: str = "embedded"
+    llm: str = "auto"
     stt: str = "faster-whisper:tiny.en"
     voice: str = "piper"
     max_tokens: int = 48
@@ -34,6 +35,7 @@ class ChatSpec:
 
 
 def build_session(spec: ChatSpec) -> tuple[VoiceSession, LiveFace]:
+    limit_render_threads(budget())
     av = resolve(spec.avatar, spec.attest)
     rig = build_rig(av.image, av.consent)
     live = LiveFace(rig, RenderOptions(fps=spec.fps, label=spec.label))

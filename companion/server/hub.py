@@ -9,6 +9,7 @@ import numpy as np
 
 from companion.avatars import bundled, resolve
 from companion.consent.gate import is_active
+from companion.cpu import budget, limit_render_threads
 from companion.dialogue.persona import load_persona
 from companion.errors import InputError
 from companion.face.engine import RenderOptions
@@ -50,10 +51,11 @@ class Models:
     end_of_turn: Callable[[np.ndarray], float] | None = None  # Smart Turn, shared
 
 
-def load_models(llm: str = "embedded", stt: str = "faster-whisper:tiny.en",
+def load_models(llm: str = "auto", stt: str = "faster-whisper:tiny.en",
                 voice: str = "piper", turn: str = "smart") -> Models:
     m = Models(make_stt(stt), make_llm(llm), make_tts(voice),
                make_tts("espeak") if voice != "espeak" else None, end_of_turn_model(turn))
+    limit_render_threads(budget())
     m.llm.load()
     m.tts.synthesize("Hello.")  # load the voice before the first visitor
     return m

@@ -45,6 +45,10 @@ class SessionConfig:
     turns: TurnConfig = field(default_factory=TurnConfig)
     llm: LLMOptions = field(default_factory=lambda: LLMOptions(max_tokens=60))
     speculative_stt: bool = True
+    # Speech that starts this soon after a turn ended, while the reply is only beginning, is the
+    # same turn going on ("Hi Mona! … How are you?" with a pause between): the reply is dropped
+    # and the two parts are answered as one.
+    continue_s: float = 0.8
 
 
 @dataclass
@@ -94,6 +98,8 @@ class VoiceSession:
         self._pushed: list[tuple[SpeechSegment, float]] = []  # this reply's speech, start
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
+        self._last_end = -1e9  # when the last turn ended, on the audio clock
+        self._continuing: TurnRecord | None = None  # the turn the user went on with
         self._tasks: set[asyncio.Task[Any]] = set()
         # Whoever shows the conversation (the web page) hears about it here.
         self.listener: Callable[[dict[str, Any]], None] | None = None
@@ -172,7 +178,9 @@ class VoiceSession:
                             **({"p_complete": round(ev.p_complete, 3)}
                                if ev.p_complete is not None else {})})
         if ev.kind == "start":
-            if self.busy:
+            if self.busy and ev.time - self._last_end <= self.cfg.continue_s:
+                self._continue_turn()
+            elif self.busy:
                 self.barge_in("speech")
             self.live.set_state("listening")
         elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
@@ -181,6 +189,7 @@ class VoiceSession:
             self._spec.cancel()
             self._spec = None
         elif ev.kind == "end" and ev.audio is not None:
+            self._last_end = ev.time
             self.live.set_state("thinking")
             spec, self._spec = self._spec, None
             self._spawn(self._finish_turn(ev.audio, spec, self.now()))
@@ -210,7 +219,24 @@ class VoiceSession:
             return
         self._begin_turn(text, times)
 
+    def _continue_turn(self) -> None:
+        """The user went on speaking: drop the reply just begun, and keep their words for the
+        turn that follows (nothing of the reply goes into the history)."""
+        self.pipeline.interrupt()
+        self.live.clear_buffer()
+        self._continuing = self._record(self._reply_turn)
+        if self._continuing is not None:
+            self.memory.take_last_user()
+        self._reply_turn = -1
+        self._reply_done = True
+        self.events.append({"event": "turn_continued", "t": round(self.now(), 3)})
+        self._tell("interrupted", heard="")
+
     def _begin_turn(self, text: str, times: dict[str, float]) -> None:
+        prev, self._continuing = self._continuing, None
+        if prev is not None and prev in self.records:
+            self.records.remove(prev)
+            text = f"{prev.user_text} {text}"
         self._turn += 1
         rec = TurnRecord(self._turn, text, times=times)
         self.records.append(rec)

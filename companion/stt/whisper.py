@@ -9,6 +9,7 @@ from typing import Any
 
 from companion import models
 from companion.cache import model_cache
+from companion.cpu import budget
 from companion.frames import AudioFrame
 from companion.stt.base import STT, Word
 
@@ -31,7 +32,7 @@ def _load(model: str, compute_type: str) -> Any:
             else:
                 path = model
             _cache[key] = WhisperModel(path, device="cpu", compute_type=compute_type,
-                                       cpu_threads=2, local_files_only=True)
+                                       cpu_threads=budget().stt, local_files_only=True)
         return _cache[key]
 
 

@@ -7,11 +7,13 @@ gives exact phone timings for lip sync.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from companion import models
+from companion.cpu import budget, onnx_options
 from companion.frames import AudioFrame, Phoneme, SpeechSegment
 from companion.tts.base import TTS
 
@@ -26,12 +28,30 @@ def _load() -> Any:
     with _lock:
         if _voice is None:
             root = models.require("piper-en_US-joe-medium")
-            from piper import PiperVoice
-
-            _voice = PiperVoice.load(root / "data" / "en_US-joe-medium.onnx",
-                                     config_path=root / "data" / "en_US-joe-medium.onnx.json",
-                                     include_alignments=True)
+            _voice = _load_voice(root / "data" / "en_US-joe-medium.onnx",
+                                 root / "data" / "en_US-joe-medium.onnx.json")
         return _voice
+
+
+def _load_voice(onnx_path: Path, config_path: Path) -> Any:
+    """PiperVoice.load with our session options: piper's own default uses every core with
+    spinning workers, which starves the renderer and the LLM between sentences. The model is
+    patched in memory for alignments, as PiperVoice.load(include_alignments=True) does."""
+    import json
+
+    import onnx
+    import onnxruntime
+    from piper.patch_voice_with_alignment import add_alignment_output
+    from piper.voice import ESPEAK_DATA_DIR, PiperConfig, PiperVoice
+
+    model = onnx.load(str(onnx_path))
+    add_alignment_output(model)
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           sess_options=onnx_options(budget().tts),
+                                           providers=["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+    return PiperVoice(config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR),
+                      download_dir=Path.cwd())
 
 
 def merge_alignments(pairs: list[tuple[str, int]], sample_rate: int, offset: float

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion import models
+from companion.cpu import onnx_options
 
 CHUNK = 512
 CONTEXT = 64
@@ -20,11 +21,8 @@ class SileroVAD:
         import onnxruntime
 
         root = models.require("silero-vad")
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
-            str(root / "data" / "silero_vad.onnx"), sess_options=opts,
+            str(root / "data" / "silero_vad.onnx"), sess_options=onnx_options(1),
             providers=["CPUExecutionProvider"])
         self.reset()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion import models
+from companion.cpu import onnx_options
 
 RATE = 16000
 WINDOW_S = 8
@@ -25,11 +26,7 @@ class SmartTurn:
         from faster_whisper.feature_extractor import FeatureExtractor
 
         path = models.require("smart-turn-v3.2") / models.spec("smart-turn-v3.2").files[0].relpath
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = threads
-        opts.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        self._session = onnxruntime.InferenceSession(str(path), sess_options=opts,
+        self._session = onnxruntime.InferenceSession(str(path), sess_options=onnx_options(threads),
                                                      providers=["CPUExecutionProvider"])
         self._features = FeatureExtractor(feature_size=80, sampling_rate=RATE, hop_length=160,
                                           chunk_length=WINDOW_S, n_fft=400)

@@ -77,6 +77,8 @@ function onEvent(m) {
       stats.connected = true; retry = 0; t0 = null; frames = [];
       sampleRate = m.sample_rate; name = m.name || name; stats.avatar = m.avatar;
       $("model").textContent = m.llm || "?";
+      $("model").title = m.llm_reason || "";
+      if (m.llm_reason) $("model-why").textContent = ` (${m.llm_reason})`;
       $("error").textContent = "";
       startMic();
       break;

@@ -1,0 +1,53 @@
+"""The CPU budget: how many threads each native library may use.
+
+On two cores, five libraries that each start one thread per core (torch, CTranslate2,
+onnxruntime, OpenCV, llama.cpp) would ask for ten runnable threads at once, and onnxruntime's
+and OpenMP's workers spin while they wait, stealing the cycles the others need. The figures
+here are the budget for a live conversation: the LLM (the critical path to the first word)
+gets every core for its prompt and all but the renderer's share for decoding, the face renders
+on one thread, small ONNX models run on one thread without spinning.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    cores: int
+    llm_prompt: int  # llama.cpp threads for prompt processing (n_threads_batch)
+    llm_decode: int  # llama.cpp threads for generating tokens
+    stt: int  # CTranslate2 intra-op threads
+    tts: int  # piper's onnxruntime intra-op threads
+    render: int  # OpenCV threads in the face renderer
+    small: int  # VAD, Smart Turn
+
+
+def budget(cores: int | None = None) -> ThreadBudget:
+    n = max(1, cores or len(os.sched_getaffinity(0)))
+    return ThreadBudget(cores=n, llm_prompt=n, llm_decode=max(1, n - 1) if n > 2 else n,
+                        stt=min(n, 4), tts=min(n, 4), render=1, small=1)
+
+
+def onnx_options(threads: int) -> Any:
+    """onnxruntime session options: `threads` intra-op workers that sleep instead of spinning
+    between runs (a spinning worker holds a core the renderer or the LLM needs)."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+def limit_render_threads(b: ThreadBudget) -> None:
+    """OpenCV's own pool would split each remap across every core; the renderer is one of
+    several things running, and one thread is cheaper than the handoffs."""
+    import cv2
+
+    cv2.setNumThreads(b.render)
