@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -244,6 +245,12 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.consent_bench import run as run_consent
 
         run_consent(Path(a.out), Path(a.data))
+    elif a.what == "browser":
+        from companion.bench.browser import run as run_browser
+
+        r = run_browser(Path(a.out), Path(a.data), turns=a.turns if a.turns != 20 else 6,
+                        serve_args=["--llm", a.llm])
+        print(json.dumps({k: v for k, v in r.items() if k != "transcripts"}, indent=1))
     elif a.what == "replies":
         from companion.bench.replies import run as run_replies
 
@@ -337,9 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies"))
-    p.add_argument("--llm", default="embedded", help="the model the replies bench scores")
-    p.add_argument("--turns", type=int, default=20, help="spoken turns for the latency bench")
+                            "consent", "replies", "browser"))
+    p.add_argument("--llm", default="embedded",
+                   help="the model the replies and browser benches use")
+    p.add_argument("--turns", type=int, default=20,
+                   help="spoken turns for the latency bench (browser: 6)")
     p.add_argument("--data", default="tests/data",
                    help="speech clips (quality) or face photographs (consent)")
     p.add_argument("--out", default="bench/results")

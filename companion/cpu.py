@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -51,3 +52,22 @@ def limit_render_threads(b: ThreadBudget) -> None:
     import cv2
 
     cv2.setNumThreads(b.render)
+
+
+def cpu_model() -> str:
+    """The CPU's name and its widest vector units, for every published figure."""
+    name, flags = "unknown CPU", set()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            name = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            break
+    units = [u for u, f in (("AMX", "amx_tile"), ("AVX-512", "avx512f"), ("AVX2", "avx2"))
+             if f in flags]
+    return f"{name}, {len(os.sched_getaffinity(0))} cores, {' + '.join(units) or 'no AVX2'}"

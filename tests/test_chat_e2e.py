@@ -45,7 +45,7 @@ def test_scripted_conversation_end_to_end(data: Path, tmp_path: Path) -> None:
     # heard, and its timings are in order.
     for t in turns:
         assert not t["failed"] and not t["interrupted"], t
-        assert len(t["reply"].split()) >= 2, t
+        assert any(ch.isalpha() for ch in t["reply"]), t  # "Goodbye!" is a whole reply
         lat = t["latency_s"]
         assert 0 <= lat["stt_done"] <= lat["llm_first_token"] <= lat["first_audio"], t
     # the mp4 has the avatar and both voices, in sync

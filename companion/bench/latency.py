@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from companion.audio.io import resample
+from companion.cpu import cpu_model
 from companion.server.build import ChatSpec, build_session
 from companion.tts import make_tts
 
@@ -33,7 +34,7 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
 
-async def _run(turns: int, spec: ChatSpec) -> list[dict[str, Any]]:
+async def _run(turns: int, spec: ChatSpec) -> tuple[str, list[dict[str, Any]]]:
     session, live = build_session(spec)
     voice = make_tts("espeak")
     clips = [resample(voice.synthesize(q).audio, 16000).samples for q in QUESTIONS[:turns]]
@@ -77,16 +78,17 @@ async def _run(turns: int, spec: ChatSpec) -> list[dict[str, Any]]:
         await asyncio.gather(render(), talk())
     finally:
         await session.stop()
-    return [r.as_dict() for r in session.records]
+    return session.llm.name, [r.as_dict() for r in session.records]
 
 
 def run(out_dir: Path, turns: int = 20) -> dict[str, Any]:
-    records = asyncio.run(_run(turns, ChatSpec(label=True)))
+    llm, records = asyncio.run(_run(turns, ChatSpec(label=True)))
     summary: dict[str, Any] = {}
     for stage in STAGES:
         vals = [r["latency_s"][stage] for r in records if stage in r["latency_s"]]
         summary[stage] = {"p50": _pct(vals, 50), "p90": _pct(vals, 90), "n": len(vals)}
-    result = {"turns": len(records), "llm": "embedded:gemma-3-270m", "stt": "whisper tiny.en",
+    result = {"cpu": cpu_model(), "turns": len(records), "llm": llm, "stt": "whisper tiny.en",
+              "turn_end": "smart-turn v3.2",
               "tts": "piper en_US-joe-medium", "latency_s": summary, "records": records}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latency.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

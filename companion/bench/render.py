@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from companion.avatars import resolve
+from companion.cpu import cpu_model
 from companion.face import engine
 from companion.face.motion import MotionControls, generate
 from companion.face.render import CpuRenderer
@@ -109,7 +110,7 @@ def run(out_dir: Path, frames: int = 300) -> dict[str, Any]:
     finally:
         cv2.setNumThreads(threads)
     result: dict[str, Any] = {
-        "machine": {"cpu": platform.processor() or platform.machine(),
+        "machine": {"cpu": cpu_model(),
                     "cores": os.cpu_count(), "python": platform.python_version()},
         "avatar": "mona-lisa", "frames": frames,
         "cpu_1_thread": cpu,

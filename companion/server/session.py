@@ -192,7 +192,9 @@ class VoiceSession:
             self._last_end = ev.time
             self.live.set_state("thinking")
             spec, self._spec = self._spec, None
-            self._spawn(self._finish_turn(ev.audio, spec, self.now()))
+            # latencies count from the end of the user's speech, not from when the silence
+            # that followed it was long enough to end the turn
+            self._spawn(self._finish_turn(ev.audio, spec, self.now() - ev.silence_s))
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         words = await asyncio.to_thread(self.stt.words, AudioFrame(samples=audio,

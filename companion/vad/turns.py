@@ -39,6 +39,7 @@ class TurnEvent:
     time: float  # seconds on the audio clock
     audio: np.ndarray | None = None  # the turn so far ("pause") or whole ("end"), 16 kHz
     p_complete: float | None = None  # the end-of-turn model's judgement ("end"), if asked
+    silence_s: float = 0.0  # ("end") how long the user had been silent: speech ended then
 
 
 class TurnDetector:
@@ -104,7 +105,7 @@ class TurnDetector:
         too_long = len(self._chunks) * CHUNK_S >= cfg.max_turn_s
         if self._ends(pad_chunks) or too_long:
             events.append(TurnEvent("end", self._t, self._turn_audio(pad_chunks),
-                                    self._judged))
+                                    self._judged, self._silence_run))
             self._in_turn = False
             self._paused = False
             self._judged = None

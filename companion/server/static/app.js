@@ -10,7 +10,11 @@ const canvas = $("avatar"), g = canvas.getContext("2d");
 const stats = window.__companion = {
   connected: false, framesDrawn: 0, framesReceived: 0, fps: 0, transcripts: [], captions: [],
   states: [], errors: [], latency: [], interrupted: 0, micStarted: false,
+  // measured here, on the audio clock: end of the user's speech (mic level) → when the avatar's
+  // first voiced audio plays; and frames drawn per second while the avatar speaks
+  heardLatency: [], fpsSpeaking: [],
 };
+let speechEnd = null, lastVoice = null;  // AudioContext seconds
 
 let ws = null, ctx = null, t0 = null, sampleRate = 22050, name = "Companion";
 let frames = [], sources = [], retry = 0, handsfree = true, micNode = null, stopped = false;
@@ -123,6 +127,10 @@ function onMedia(buf) {
     node.buffer = ab;
     node.connect(c.destination);
     const when = t0 + pts;
+    if (speechEnd !== null) {
+      stats.heardLatency.push(Math.max(0, when - speechEnd));
+      speechEnd = null;
+    }
     if (c.state === "running" && when > c.currentTime) {
       node.start(when);
       sources.push({ node, when });
@@ -148,8 +156,20 @@ function draw() {
     }
   }
   const ms = performance.now() - fpsSince;
-  if (ms >= 1000) { stats.fps = (fpsCount * 1000) / ms; fpsCount = 0; fpsSince = performance.now(); }
+  if (ms >= 1000) {
+    stats.fps = (fpsCount * 1000) / ms;
+    if (stats.states[stats.states.length - 1] === "speaking") stats.fpsSpeaking.push(stats.fps);
+    fpsCount = 0; fpsSince = performance.now();
+  }
   requestAnimationFrame(draw);
+}
+
+// The user's speech ends where the mic level drops and stays low for 300 ms.
+function trackSpeech(x, now) {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i] * x[i];
+  if (Math.sqrt(e / x.length) > 0.02) { lastVoice = now; return; }
+  if (lastVoice !== null && now - lastVoice > 0.3) { speechEnd = lastVoice; lastVoice = null; }
 }
 
 async function startMic() {
@@ -166,6 +186,7 @@ async function startMic() {
     let pending = [], carry = 0;
     micNode.port.onmessage = (ev) => {
       const x = ev.data;
+      trackSpeech(x, c.currentTime);
       // resample to 16 kHz by linear interpolation
       for (let t = carry; t < x.length - 1; t += ratio) {
         const i = Math.floor(t), f = t - i;
