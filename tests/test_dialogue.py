@@ -26,11 +26,16 @@ def test_splitter_ignores_bare_punctuation_and_cuts_long_runs() -> None:
 
 
 def test_memory_is_bounded_and_truncates_after_barge_in() -> None:
-    m = Memory(max_turns=4)
-    for i in range(5):
+    m = Memory(max_turns=6)
+    starts = []
+    for i in range(8):
         m.add("user", f"question {i}")
         m.add("assistant", f"a long answer number {i}")
-    assert len(m.turns) == 4 and m.turns[-1].content == "a long answer number 4"
+        starts.append(m.turns[0].content)
+        assert len(m.turns) <= 6 and m.turns[0].role == "user"
+    assert m.turns[-1].content == "a long answer number 7"
+    # trimmed in steps, so the start of the history (the cached prompt prefix) rarely changes
+    assert len(set(starts)) <= 4, starts
     m.replace_last_assistant("a long")
     assert m.turns[-1].content == "a long"
     m.replace_last_assistant("")

@@ -30,3 +30,18 @@ def test_openai_whisper_needs_its_package_or_checkpoint(tmp_path: Path, data: Pa
 def test_unknown_stt() -> None:
     with pytest.raises(InputError):
         make_stt("kaldi:foo")
+
+
+def test_turn_transcripts_through_the_short_encoder_match_the_full_path(data: Path) -> None:
+    """The conversation's fast path (a shortened Whisper encoder, no word times) hears real
+    turns as the full 30-s path does."""
+    from companion.bench.browser import speech_turns
+    from companion.frames import AudioFrame
+
+    stt = make_stt("faster-whisper:tiny.en")
+    for clip in speech_turns(data, 6):
+        audio = AudioFrame(samples=clip, sample_rate=16000)
+        fast = set(stt.text(audio).lower().replace(",", "").replace(".", "").split())
+        full = set(" ".join(w.text for w in stt.words(audio)).lower().replace(",", "")
+                   .replace(".", "").split())
+        assert len(fast & full) >= 0.7 * len(full), (fast, full)

@@ -142,6 +142,10 @@ def run(out_dir: Path, data: Path, turns: int = 6, gap_s: float = 14.0,
         "fps_speaking_p10": _pct(fps, 10), "fps_speaking_median": _pct(fps, 50),
         "server_rss_gb_max": round(max(rss), 2) if rss else None,
         "errors": stats["errors"], "interrupted": stats["interrupted"],
+        # the server's own per-stage times for each reply (from the end of the user's speech)
+        "server_latency_s": [{k: m.get(k) for k in ("stt_done", "llm_first_token",
+                                                     "first_audio", "first_frame")}
+                             for m in stats["latency"]],
         "serve_args": serve_args or [],
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ from companion.llm.base import Message
 
 @dataclass
 class Memory:
-    max_turns: int = 12
-    max_chars: int = 2400
+    max_turns: int = 20
+    max_chars: int = 3200
     turns: list[Message] = field(default_factory=list)
 
     def add(self, role: str, text: str) -> None:
@@ -37,9 +37,16 @@ class Memory:
         return ""
 
     def _trim(self) -> None:
-        while len(self.turns) > self.max_turns or (
-                sum(len(m.content) for m in self.turns) > self.max_chars and len(self.turns) > 1):
-            self.turns.pop(0)
+        chars = sum(len(m.content) for m in self.turns)
+        if len(self.turns) <= self.max_turns and chars <= self.max_chars:
+            return
+        # Over the limit: drop the oldest turns down to two thirds of it in one go. Dropping one
+        # at a time would change the start of the history — the part of the prompt the model
+        # keeps evaluated from the last turn — on every turn from then on.
+        keep_turns, keep_chars = max(1, self.max_turns * 2 // 3), self.max_chars * 2 // 3
+        while len(self.turns) > 1 and (len(self.turns) > keep_turns or chars > keep_chars
+                                       or self.turns[0].role != "user"):
+            chars -= len(self.turns.pop(0).content)
 
     def messages(self, system: str) -> list[Message]:
         return [Message("system", system), *self.turns]

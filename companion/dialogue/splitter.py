@@ -10,7 +10,7 @@ _CLAUSE = re.compile(r"[,;:—–]\s")
 
 
 class ClauseSplitter:
-    def __init__(self, first_clause_words: int = 3, first_chunk_words: int = 7,
+    def __init__(self, first_clause_words: int = 2, first_chunk_words: int = 7,
                  max_chars: int = 160) -> None:
         self.first_clause_words = first_clause_words
         # With no punctuation in sight, the first words go out anyway: a slightly odd pause

@@ -91,6 +91,9 @@ class FallbackLLM(LLM):
     def load(self) -> None:
         self.primary.load()
 
+    def warm(self, messages: Sequence[Message], options: LLMOptions) -> None:
+        (self._fallback or self.primary).warm(messages, options)
+
     def _backup(self) -> LLM:
         if self._fallback is None:
             self._fallback = self._make_fallback()

@@ -45,6 +45,10 @@ class LLM(abc.ABC):
     def load(self) -> None:  # noqa: B027 - an optional hook: most backends load lazily
         """Load weights / check the endpoint (blocking; call once, off the event loop)."""
 
+    def warm(self, messages: Sequence[Message], options: LLMOptions) -> None:  # noqa: B027
+        """Evaluate the prompt's fixed part (persona, examples) ahead of the first turn, for
+        backends that keep it (blocking). A served model needs nothing."""
+
     async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None
                      ) -> AsyncIterator[str]:
         """Text pieces as they are generated. Cancelling the consumer stops the generation."""

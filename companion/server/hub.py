@@ -15,7 +15,7 @@ from companion.errors import InputError
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
-from companion.llm.base import LLM, LLMOptions, make_llm
+from companion.llm.base import LLM, LLMOptions, Message, make_llm
 from companion.server.protocol import Hello
 from companion.server.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
@@ -57,6 +57,10 @@ def load_models(llm: str = "auto", stt: str = "faster-whisper:tiny.en",
                make_tts("espeak") if voice != "espeak" else None, end_of_turn_model(turn))
     limit_render_threads(budget())
     m.llm.load()
+    # the default persona's prompt, evaluated before the first visitor
+    persona = load_persona("companion")
+    m.llm.warm([Message("system", persona.prompt)],
+               m.llm.options_for_transcript(LLMOptions(speaker=persona.name)))
     m.tts.synthesize("Hello.")  # load the voice before the first visitor
     return m
 

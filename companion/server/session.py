@@ -111,6 +111,12 @@ class VoiceSession:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await asyncio.to_thread(self.llm.load)
+        llm_stage = self.pipeline.stages[0]
+        if isinstance(llm_stage, LLMStage):
+            # The persona's prompt is evaluated while the avatar already idles: the first turn
+            # then only evaluates its own words (it waits for this if it comes sooner).
+            self._spawn(asyncio.to_thread(self.llm.warm, self.memory.messages(
+                self.persona.prompt), llm_stage.options))
         await self.pipeline.start()
         self.t0 = self.clock()
         self.live.set_state("listening")
@@ -197,9 +203,8 @@ class VoiceSession:
             self._spawn(self._finish_turn(ev.audio, spec, self.now() - ev.silence_s))
 
     async def _transcribe(self, audio: np.ndarray) -> str:
-        words = await asyncio.to_thread(self.stt.words, AudioFrame(samples=audio,
-                                                                     sample_rate=16000))
-        return " ".join(w.text for w in words).strip()
+        return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,
+                                                                 sample_rate=16000))
 
     async def _finish_turn(self, audio: np.ndarray, spec: asyncio.Task[str] | None,
                            t_end: float) -> None:

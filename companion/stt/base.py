@@ -31,5 +31,20 @@ class STT(abc.ABC):
         except Exception as e:  # a backend failure is reported, never a traceback
             raise CompanionError(f"speech recognition failed ({self.name}): {e}") from e
 
+    def text(self, audio: AudioFrame) -> str:
+        """Just the transcript, as fast as the backend can (a conversation needs no word
+        times)."""
+        if audio.sample_rate != 16000:
+            raise ValueError("STT expects 16 kHz audio")
+        try:
+            return self._text(audio)
+        except CompanionError:
+            raise
+        except Exception as e:  # a backend failure is reported, never a traceback
+            raise CompanionError(f"speech recognition failed ({self.name}): {e}") from e
+
+    def _text(self, audio: AudioFrame) -> str:
+        return " ".join(w.text for w in self._words(audio)).strip()
+
     @abc.abstractmethod
     def _words(self, audio: AudioFrame) -> list[Word]: ...

