@@ -55,3 +55,11 @@ def test_splitter_does_not_wait_forever_for_punctuation() -> None:
     s = ClauseSplitter()
     assert s.push("I think that we should go down to the") == ["I think that we should go down"]
     assert s.push(" river today. ") == ["to the river today."]
+
+
+def test_a_finished_sentence_goes_without_waiting_for_the_next_token() -> None:
+    s = ClauseSplitter()
+    assert s.push("That sounds great!") == ["That sounds great!"]
+    assert s.push(" See you, Mr.") == []  # an abbreviation is not an end
+    assert s.push(" Smith. It costs 3.") == ["See you, Mr. Smith."]
+    assert s.push("5 pounds.") == ["It costs 3.5 pounds."]

@@ -7,6 +7,11 @@ import re
 
 _END = re.compile(r"[.!?…]+[\"')\]]*\s")
 _CLAUSE = re.compile(r"[,;:—–]\s")
+# A sentence that ends the text so far: "!" or "?", or "." after a word (not a number or an
+# abbreviation). Waiting for the next token to show the whitespace costs a token's time on the
+# first words of every reply.
+_END_NOW = re.compile(r"(?:[!?]|(?<=[A-Za-z]{2})\.)[\"')\]]*$")
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e)\.$", re.I)
 
 
 class ClauseSplitter:
@@ -36,8 +41,10 @@ class ClauseSplitter:
         return [rest] if _speakable(rest) else []
 
     def _next(self) -> str | None:
-        m = _END.search(self._buf)
-        cut = m.end() if m else None
+        cut = next((m.end() for m in _END.finditer(self._buf)
+                    if not _ABBREV.search(self._buf[: m.end()].rstrip())), None)
+        if cut is None and _END_NOW.search(self._buf) and not _ABBREV.search(self._buf):
+            cut = len(self._buf)
         if cut is None and self._emitted == 0:
             # The very first clause goes out early: latency matters most there.
             for c in _CLAUSE.finditer(self._buf):

@@ -162,10 +162,14 @@ class VoiceSession:
 
     # ------------------------------------------------------------------ input
     async def feed(self, chunk: np.ndarray) -> None:
-        """One 32 ms chunk of 16 kHz microphone audio."""
-        prob = self.vad(chunk)
-        for ev in self.turns.push(chunk, prob):
+        """One 32 ms chunk of 16 kHz microphone audio. VAD and turn taking run in a worker
+        thread: the end-of-turn model takes tens of milliseconds, which the event loop (frames,
+        events, other sessions) must not wait for. Chunks are fed in order, one at a time."""
+        for ev in await asyncio.to_thread(self._hear, chunk):
             self._on_turn_event(ev)
+
+    def _hear(self, chunk: np.ndarray) -> list[TurnEvent]:
+        return self.turns.push(chunk, self.vad(chunk))
 
     def type_text(self, text: str) -> None:
         """A typed turn (communication aid): straight to the reply, no recognition."""
