@@ -235,7 +235,7 @@ def cmd_bench(a: argparse.Namespace) -> None:
     elif a.what == "latency":
         from companion.bench.latency import run as run_latency
 
-        run_latency(Path(a.out), turns=a.turns)
+        run_latency(Path(a.out), turns=a.turns, llm_spec=a.llm)
     elif a.what == "llm":
         from companion.bench.replies import compare
 
@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
                             "consent", "replies", "browser"))
     p.add_argument("--llm", default="embedded",
-                   help="the model the replies and browser benches use")
+                   help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,
                    help="spoken turns for the latency bench (browser: 6)")
     p.add_argument("--data", default="tests/data",

@@ -135,7 +135,8 @@ def run(out_dir: Path, data: Path, turns: int = 6, gap_s: float = 14.0,
     result = {
         "cpu": cpu_model(), "turns": len(clips), "turn_seconds": [round(len(c) / 16000, 2)
                                                                   for c in clips],
-        "transcripts": stats["transcripts"], "replies_heard": len(lat),
+        "transcripts": stats["transcripts"], "captions": stats["captions"],
+        "replies_heard": len(lat),
         "all_answered": len(lat) >= len(clips) and len(stats["transcripts"]) >= len(clips),
         "first_audio_p50_s": _pct(lat, 50), "first_audio_p90_s": _pct(lat, 90),
         "first_audio_s": [round(x, 2) for x in lat],

@@ -81,8 +81,8 @@ async def _run(turns: int, spec: ChatSpec) -> tuple[str, list[dict[str, Any]]]:
     return session.llm.name, [r.as_dict() for r in session.records]
 
 
-def run(out_dir: Path, turns: int = 20) -> dict[str, Any]:
-    llm, records = asyncio.run(_run(turns, ChatSpec(label=True)))
+def run(out_dir: Path, turns: int = 20, llm_spec: str = "auto") -> dict[str, Any]:
+    llm, records = asyncio.run(_run(turns, ChatSpec(label=True, llm=llm_spec)))
     summary: dict[str, Any] = {}
     for stage in STAGES:
         vals = [r["latency_s"][stage] for r in records if stage in r["latency_s"]]
@@ -91,7 +91,9 @@ def run(out_dir: Path, turns: int = 20) -> dict[str, Any]:
               "turn_end": "smart-turn v3.2",
               "tts": "piper en_US-joe-medium", "latency_s": summary, "records": records}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "latency.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    name = "latency.json" if llm_spec in ("auto", "embedded") else \
+        f"latency-{llm_spec.replace(':', '-')}.json"
+    (out_dir / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"{'end of user speech →':24} {'p50 (s)':>8} {'p90 (s)':>8}  n")
     for stage, s in summary.items():
         print(f"{stage:24} {s['p50']!s:>8} {s['p90']!s:>8}  {s['n']}")

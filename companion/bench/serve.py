@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from companion.audio.io import resample
+from companion.cpu import cpu_model
 from companion.server.protocol import AUDIO, MIC, VIDEO
 from companion.tts import make_tts
 
@@ -96,7 +97,7 @@ def run(out_dir: Path, sessions: tuple[int, ...] = (1, 2, 4), gap_s: float = 12.
             rows.append(asyncio.run(_round(f"ws://127.0.0.1:{srv.port}/ws", n, clips, gap_s)))
             print(rows[-1], flush=True)
     models.llm.close()
-    result = {"llm": getattr(models.llm, "name", ""), "rounds": rows}
+    result = {"cpu": cpu_model(), "llm": models.llm.name, "rounds": rows}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "serve.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
