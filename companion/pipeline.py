@@ -26,9 +26,14 @@ class FrameQueue:
     def __init__(self) -> None:
         self._system: deque[SystemFrame] = deque()
         self._data: deque[DataFrame] = deque()
+        # For each queued interrupt, how many data frames were queued before it: those belong
+        # to the reply it interrupts; frames put after it (the user's next turn) do not.
+        self._before_interrupt: deque[int] = deque()
         self._ready = asyncio.Event()
 
     def put(self, frame: Frame) -> None:
+        if isinstance(frame, InterruptFrame):
+            self._before_interrupt.append(len(self._data))
         if isinstance(frame, SystemFrame):
             self._system.append(frame)
         elif isinstance(frame, DataFrame):
@@ -38,8 +43,13 @@ class FrameQueue:
         self._ready.set()
 
     def clear_data(self) -> int:
-        n = len(self._data)
-        self._data.clear()
+        """Drop the data frames queued before the oldest pending interrupt (all of them when
+        none is pending). Returns how many were dropped."""
+        n = self._before_interrupt.popleft() if self._before_interrupt else len(self._data)
+        n = min(n, len(self._data))
+        for _ in range(n):
+            self._data.popleft()
+        self._before_interrupt = deque(max(0, k - n) for k in self._before_interrupt)
         self._sync()
         return n
 

@@ -157,3 +157,25 @@ def test_a_failing_stage_reports_and_the_pipeline_goes_on() -> None:
     got = asyncio.run(run())
     assert isinstance(got[0], StageError) and "crashed" in got[0].error
     assert isinstance(got[1], TextFrame) and got[1].text == "FINE"
+
+
+def test_a_turn_pushed_right_after_an_interrupt_is_kept() -> None:
+    """A typed turn interrupts the reply and is pushed in the same moment: the interrupt drops
+    what was queued before it, never the turn that caused it."""
+    async def run() -> list[str]:
+        got: list[str] = []
+
+        async def sink(f: Frame) -> None:
+            if isinstance(f, TextFrame):
+                got.append(f.text)
+
+        p = Pipeline([Upper(), Boom()], sink=sink)
+        await p.start()
+        p.push(TextFrame(text="old"))  # still queued when the interrupt comes
+        p.interrupt()
+        p.push(TextFrame(text="new"))
+        await _settle()
+        await p.stop()
+        return got
+
+    assert asyncio.run(run()) == ["NEW"]
