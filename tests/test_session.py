@@ -190,3 +190,57 @@ def test_speech_soon_after_a_turn_ends_continues_that_turn(
         assert any(e["event"] == "turn_continued" for e in s.events)
 
     asyncio.run(run())
+
+
+def test_speech_before_any_of_the_reply_was_heard_continues_the_turn(mona: Rig) -> None:
+    """However long the pause, a user who speaks again before hearing a word of the reply is
+    still in their turn; once the reply is audible, speaking is a barge-in."""
+    from companion.frames import AudioFrame, SpeechSegment
+    from companion.vad import TurnEvent
+
+    s, live = _session(mona, ScriptedLLM([]), ToneTTS(), ScriptedSTT([]))
+    s._reply_done = False  # a reply is being generated: the session is busy
+    s._last_end = 0.0
+    s._on_turn_event(TurnEvent("start", 3.0))  # 3 s later, nothing of the reply played yet
+    assert [e["event"] for e in s.events][-1] == "turn_continued"
+    s._reply_done = False
+    seg = SpeechSegment(audio=AudioFrame(samples=np.zeros(2205, np.float32), sample_rate=22050))
+    s._pushed = [(seg, 0.0)]
+    live.next_frame()
+    live.next_frame()  # the reply's first frames have played
+    s._on_turn_event(TurnEvent("start", 3.1))
+    assert [e["event"] for e in s.events][-1] == "barge_in"
+
+
+def test_speech_while_the_last_turn_is_still_being_transcribed_joins_it(mona: Rig) -> None:
+    """A slow recogniser: the user goes on before the last turn's transcript is in. Both parts
+    become one turn, in the order spoken, answered once."""
+    import time
+
+    from companion.frames import AudioFrame
+    from companion.stt.base import Word
+    from companion.vad import TurnEvent
+
+    class SlowSTT(ScriptedSTT):
+        def _words(self, audio: AudioFrame) -> list[Word]:
+            time.sleep(0.2)
+            return super()._words(audio)
+
+    llm = ScriptedLLM(["One answer."])
+    s, _live = _session(mona, llm, ToneTTS(), SlowSTT(["and so my fellow Americans",
+                                                      "ask not what your country can do"]))
+
+    async def run() -> None:
+        await s.start()
+        await s.settle()
+        speech = np.zeros(16000, np.float32)
+        s._on_turn_event(TurnEvent("end", 2.0, speech))
+        s._on_turn_event(TurnEvent("start", 2.9))  # > 0.8 s later, transcript not in yet
+        s._on_turn_event(TurnEvent("end", 5.0, speech))
+        await s.settle()
+        await s.stop()
+
+    asyncio.run(run())
+    assert [r.user_text for r in s.records] == [
+        "and so my fellow Americans ask not what your country can do"]
+    assert len(llm.seen) == 1 and s.records[0].reply_text == "One answer."

@@ -45,9 +45,9 @@ class SessionConfig:
     turns: TurnConfig = field(default_factory=TurnConfig)
     llm: LLMOptions = field(default_factory=lambda: LLMOptions(max_tokens=60))
     speculative_stt: bool = True
-    # Speech that starts this soon after a turn ended, while the reply is only beginning, is the
-    # same turn going on ("Hi Mona! … How are you?" with a pause between): the reply is dropped
-    # and the two parts are answered as one.
+    # Speech that starts this soon after a turn ended while the reply is only beginning, or
+    # before any of the reply was heard, is the same turn going on ("Hi Mona! … How are you?"
+    # with a pause between): the reply is dropped and the two parts are answered as one.
     continue_s: float = 0.8
 
 
@@ -99,7 +99,11 @@ class VoiceSession:
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
         self._last_end = -1e9  # when the last turn ended, on the audio clock
-        self._continuing: TurnRecord | None = None  # the turn the user went on with
+        # The words of a turn the user went on with, said again at the start of the next one.
+        self._carry = ""
+        self._finishing = 0  # turns ended whose transcript is not in yet
+        self._hold = False  # the user spoke again meanwhile: that transcript is carried
+        self._last_finish: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Whoever shows the conversation (the web page) hears about it here.
         self.listener: Callable[[dict[str, Any]], None] | None = None
@@ -188,10 +192,13 @@ class VoiceSession:
                             **({"p_complete": round(ev.p_complete, 3)}
                                if ev.p_complete is not None else {})})
         if ev.kind == "start":
-            if self.busy and ev.time - self._last_end <= self.cfg.continue_s:
+            if self.busy and (ev.time - self._last_end <= self.cfg.continue_s
+                              or not self._reply_heard()):
                 self._continue_turn()
             elif self.busy:
                 self.barge_in("speech")
+            elif self._finishing:
+                self._hold = True  # still transcribing the last turn: it goes on in this one
             self.live.set_state("listening")
         elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
             self._spec = self._spawn(self._transcribe(ev.audio))
@@ -204,16 +211,20 @@ class VoiceSession:
             spec, self._spec = self._spec, None
             # latencies count from the end of the user's speech, not from when the silence
             # that followed it was long enough to end the turn
-            self._spawn(self._finish_turn(ev.audio, spec, self.now() - ev.silence_s))
+            self._finishing += 1  # counted now: speech may start again before the task runs
+            self._last_finish = self._spawn(self._finish_turn(
+                ev.audio, spec, self.now() - ev.silence_s, self._last_finish))
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,
                                                                  sample_rate=16000))
 
     async def _finish_turn(self, audio: np.ndarray, spec: asyncio.Task[str] | None,
-                           t_end: float) -> None:
+                           t_end: float, after: asyncio.Task[Any] | None) -> None:
         times = {"user_end": t_end}
         try:
+            if after is not None and not after.done():  # turns are taken in the order spoken
+                await asyncio.wait({after})
             # The speculative result covers the same speech: the turn only added silence.
             text = await spec if spec is not None else await self._transcribe(audio)
         except asyncio.CancelledError:
@@ -224,30 +235,41 @@ class VoiceSession:
             self._tell("error", message="Sorry, I could not make out what you said.")
             self.live.set_state("listening")
             return
+        finally:
+            self._finishing -= 1
         times["stt_done"] = self.now()
-        if text.lower().strip() in NOISE_TRANSCRIPTS:
+        noise = text.lower().strip() in NOISE_TRANSCRIPTS
+        if self._hold:
+            self._hold = False
+            self._carry = f"{self._carry} {'' if noise else text}".strip()
+            return
+        if noise and not self._carry:
             self.live.set_state("listening")
             return
-        self._begin_turn(text, times)
+        self._begin_turn("" if noise else text, times)
+
+    def _reply_heard(self) -> bool:
+        """Has any of the current reply been played yet?"""
+        return bool(self._pushed) and self.live.position > self._pushed[0][1]
 
     def _continue_turn(self) -> None:
         """The user went on speaking: drop the reply just begun, and keep their words for the
         turn that follows (nothing of the reply goes into the history)."""
         self.pipeline.interrupt()
         self.live.clear_buffer()
-        self._continuing = self._record(self._reply_turn)
-        if self._continuing is not None:
+        rec = self._record(self._reply_turn)
+        if rec is not None:
+            self.records.remove(rec)
             self.memory.take_last_user()
+            self._carry = f"{self._carry} {rec.user_text}".strip()
         self._reply_turn = -1
         self._reply_done = True
         self.events.append({"event": "turn_continued", "t": round(self.now(), 3)})
         self._tell("interrupted", heard="")
 
     def _begin_turn(self, text: str, times: dict[str, float]) -> None:
-        prev, self._continuing = self._continuing, None
-        if prev is not None and prev in self.records:
-            self.records.remove(prev)
-            text = f"{prev.user_text} {text}"
+        if self._carry:
+            text, self._carry = f"{self._carry} {text}".strip(), ""
         self._turn += 1
         rec = TurnRecord(self._turn, text, times=times)
         self.records.append(rec)

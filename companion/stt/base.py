@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from companion.errors import CompanionError
 from companion.frames import AudioFrame
@@ -17,27 +19,26 @@ class Word:
     probability: float = 1.0
 
 
+T = TypeVar("T")
+
+
 class STT(abc.ABC):
     name = "stt"
 
     def words(self, audio: AudioFrame) -> list[Word]:
         """Words with time stamps (seconds from the start of `audio`, 16 kHz mono)."""
-        if audio.sample_rate != 16000:
-            raise ValueError("STT expects 16 kHz audio")
-        try:
-            return self._words(audio)
-        except CompanionError:
-            raise
-        except Exception as e:  # a backend failure is reported, never a traceback
-            raise CompanionError(f"speech recognition failed ({self.name}): {e}") from e
+        return self._call(self._words, audio)
 
     def text(self, audio: AudioFrame) -> str:
         """Just the transcript, as fast as the backend can (a conversation needs no word
         times)."""
+        return self._call(self._text, audio)
+
+    def _call(self, fn: Callable[[AudioFrame], T], audio: AudioFrame) -> T:
         if audio.sample_rate != 16000:
             raise ValueError("STT expects 16 kHz audio")
         try:
-            return self._text(audio)
+            return fn(audio)
         except CompanionError:
             raise
         except Exception as e:  # a backend failure is reported, never a traceback
