@@ -18,7 +18,6 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ThreadBudget:
-    cores: int
     llm_prompt: int  # llama.cpp threads for prompt processing (n_threads_batch)
     llm_decode: int  # llama.cpp threads for generating tokens
     stt: int  # CTranslate2 intra-op threads
@@ -29,7 +28,7 @@ class ThreadBudget:
 
 def budget(cores: int | None = None) -> ThreadBudget:
     n = max(1, cores or len(os.sched_getaffinity(0)))
-    return ThreadBudget(cores=n, llm_prompt=n, llm_decode=max(1, n - 1) if n > 2 else n,
+    return ThreadBudget(llm_prompt=n, llm_decode=max(1, n - 1) if n > 2 else n,
                         stt=min(n, 4), tts=min(n, 4), render=1, small=1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from companion.frames import DataFrame, Frame, InterruptFrame, SpeechStarted, TextFrame
 from companion.pipeline import Emit, Pipeline, Stage, StageError
@@ -56,7 +57,8 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_data_flows_in_order() -> None:
+def _texts_out(script: Callable[[Pipeline], None]) -> list[str]:
+    """Run `script` against an Upper → Boom pipeline; the texts that reach the sink."""
     async def run() -> list[str]:
         got: list[str] = []
 
@@ -66,13 +68,20 @@ def test_data_flows_in_order() -> None:
 
         p = Pipeline([Upper(), Boom()], sink=sink)
         await p.start()
-        for w in ("a", "b", "c"):
-            p.push(TextFrame(text=w))
+        script(p)
         await _settle()
         await p.stop()
         return got
 
-    assert asyncio.run(run()) == ["A", "B", "C"]
+    return asyncio.run(run())
+
+
+def test_data_flows_in_order() -> None:
+    def script(p: Pipeline) -> None:
+        for w in ("a", "b", "c"):
+            p.push(TextFrame(text=w))
+
+    assert _texts_out(script) == ["A", "B", "C"]
 
 
 def test_interrupt_cancels_in_flight_work_and_drops_queued_data() -> None:
@@ -162,20 +171,9 @@ def test_a_failing_stage_reports_and_the_pipeline_goes_on() -> None:
 def test_a_turn_pushed_right_after_an_interrupt_is_kept() -> None:
     """A typed turn interrupts the reply and is pushed in the same moment: the interrupt drops
     what was queued before it, never the turn that caused it."""
-    async def run() -> list[str]:
-        got: list[str] = []
-
-        async def sink(f: Frame) -> None:
-            if isinstance(f, TextFrame):
-                got.append(f.text)
-
-        p = Pipeline([Upper(), Boom()], sink=sink)
-        await p.start()
+    def script(p: Pipeline) -> None:
         p.push(TextFrame(text="old"))  # still queued when the interrupt comes
         p.interrupt()
         p.push(TextFrame(text="new"))
-        await _settle()
-        await p.stop()
-        return got
 
-    assert asyncio.run(run()) == ["NEW"]
+    assert _texts_out(script) == ["NEW"]

@@ -20,8 +20,10 @@ from companion.bench.reply_set import CASES, ReplyCase
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona, load_persona
 from companion.frames import Frame, ReplyClause, ReplyEnd, UserTurn
-from companion.llm.base import LLM, LLMOptions
+from companion.llm.base import LLM, LLMOptions, make_llm
+from companion.llm.embedded import EMBEDDED
 from companion.llm.transcript import FEW_SHOT
+from companion.stages.llm_stage import LLMStage
 
 # The prompt's own example replies: repeating one is an echo too.
 EXAMPLE_TEXT = tuple(a for _, a in FEW_SHOT)
@@ -127,8 +129,6 @@ def _tone_ok(tone: str, low: str) -> bool:
 
 async def answer(llm: LLM, persona: Persona, prompt: str, options: LLMOptions) -> str:
     """What the LLM stage would say to `prompt` as the first turn of a conversation."""
-    from companion.stages.llm_stage import LLMStage
-
     memory = Memory()
     memory.add("user", prompt)
     stage = LLMStage(llm, memory, persona, options)
@@ -173,8 +173,6 @@ def summary(rows: list[Scored]) -> dict[str, Any]:
 
 
 def run(spec: str, out_dir: Path, docs: Path, persona_key: str = "companion") -> dict[str, Any]:
-    from companion.llm import make_llm
-
     persona = load_persona(persona_key)
     llm = make_llm(spec)
     llm.load()
@@ -217,8 +215,6 @@ def _markdown(result: dict[str, Any]) -> str:
 
 def compare(out_dir: Path, docs: Path) -> list[dict[str, Any]]:
     """Every embedded model on the set: a transcript each, a table in docs/llm-comparison.md."""
-    from companion.llm.embedded import EMBEDDED
-
     results: list[dict[str, Any]] = []
     for key in EMBEDDED:
         try:

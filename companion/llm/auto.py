@@ -117,10 +117,10 @@ class FallbackLLM(LLM):
                     raise  # half a reply was spoken: the stage apologises, as for any model
                 self.failed_over = True
                 self.reason = f"{self.primary.name} failed ({e}); using the embedded model"
-            backup = await asyncio.to_thread(self._backup)
+        backup = await asyncio.to_thread(self._backup)
+        if self.name != backup.name:  # the first reply after the switch says so
             self.name, self.model = backup.name, backup.model
             yield NOTICE
-        backup = await asyncio.to_thread(self._backup)
         async for piece in backup.stream(messages, backup.options_for_transcript(opts)):
             yield piece
 

@@ -101,26 +101,26 @@ class VoiceSession:
         self._last_end = -1e9  # when the last turn ended, on the audio clock
         # The words of a turn the user went on with, said again at the start of the next one.
         self._carry = ""
-        self._finishing = 0  # turns ended whose transcript is not in yet
         self._hold = False  # the user spoke again meanwhile: that transcript is carried
+        # The last ended turn still being transcribed; each waits for the one before it, so
+        # while this one runs, some turn's transcript is not in yet.
         self._last_finish: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Whoever shows the conversation (the web page) hears about it here.
         self.listener: Callable[[dict[str, Any]], None] | None = None
+        self._llm_stage = LLMStage(llm, self.memory, persona, self.cfg.llm,
+                                   on_event=self._stage_event)
         self.pipeline = Pipeline(
-            [LLMStage(llm, self.memory, persona, self.cfg.llm, on_event=self._stage_event),
-             TTSStage(tts, fallback_tts, on_event=self._stage_event)],
+            [self._llm_stage, TTSStage(tts, fallback_tts, on_event=self._stage_event)],
             sink=self._sink)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await asyncio.to_thread(self.llm.load)
-        llm_stage = self.pipeline.stages[0]
-        if isinstance(llm_stage, LLMStage):
-            # The persona's prompt is evaluated while the avatar already idles: the first turn
-            # then only evaluates its own words (it waits for this if it comes sooner).
-            self._spawn(asyncio.to_thread(self.llm.warm, self.memory.messages(
-                self.persona.prompt), llm_stage.options))
+        # The persona's prompt is evaluated while the avatar already idles: the first turn then
+        # only evaluates its own words (it waits for this if it comes sooner).
+        self._spawn(asyncio.to_thread(self.llm.warm, self.memory.messages(self.persona.prompt),
+                                      self._llm_stage.options))
         await self.pipeline.start()
         self.t0 = self.clock()
         self.live.set_state("listening")
@@ -197,7 +197,7 @@ class VoiceSession:
                 self._continue_turn()
             elif self.busy:
                 self.barge_in("speech")
-            elif self._finishing:
+            elif self._last_finish is not None and not self._last_finish.done():
                 self._hold = True  # still transcribing the last turn: it goes on in this one
             self.live.set_state("listening")
         elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
@@ -211,7 +211,6 @@ class VoiceSession:
             spec, self._spec = self._spec, None
             # latencies count from the end of the user's speech, not from when the silence
             # that followed it was long enough to end the turn
-            self._finishing += 1  # counted now: speech may start again before the task runs
             self._last_finish = self._spawn(self._finish_turn(
                 ev.audio, spec, self.now() - ev.silence_s, self._last_finish))
 
@@ -235,18 +234,20 @@ class VoiceSession:
             self._tell("error", message="Sorry, I could not make out what you said.")
             self.live.set_state("listening")
             return
-        finally:
-            self._finishing -= 1
         times["stt_done"] = self.now()
         noise = text.lower().strip() in NOISE_TRANSCRIPTS
         if self._hold:
             self._hold = False
-            self._carry = f"{self._carry} {'' if noise else text}".strip()
+            self._carry_on("" if noise else text)
             return
         if noise and not self._carry:
             self.live.set_state("listening")
             return
         self._begin_turn("" if noise else text, times)
+
+    def _carry_on(self, text: str) -> None:
+        """Keep `text` for the start of the next turn (the user has not finished)."""
+        self._carry = f"{self._carry} {text}".strip()
 
     def _reply_heard(self) -> bool:
         """Has any of the current reply been played yet?"""
@@ -261,7 +262,7 @@ class VoiceSession:
         if rec is not None:
             self.records.remove(rec)
             self.memory.take_last_user()
-            self._carry = f"{self._carry} {rec.user_text}".strip()
+            self._carry_on(rec.user_text)
         self._reply_turn = -1
         self._reply_done = True
         self.events.append({"event": "turn_continued", "t": round(self.now(), 3)})

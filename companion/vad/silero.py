@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion import models
-from companion.cpu import onnx_options
+from companion.cpu import budget, onnx_options
 
 CHUNK = 512
 CONTEXT = 64
@@ -22,7 +22,7 @@ class SileroVAD:
 
         root = models.require("silero-vad")
         self._session = onnxruntime.InferenceSession(
-            str(root / "data" / "silero_vad.onnx"), sess_options=onnx_options(1),
+            str(root / "data" / "silero_vad.onnx"), sess_options=onnx_options(budget().small),
             providers=["CPUExecutionProvider"])
         self.reset()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion import models
-from companion.cpu import onnx_options
+from companion.cpu import budget, onnx_options
 
 RATE = 16000
 WINDOW_S = 8
@@ -21,12 +21,13 @@ WINDOW_S = 8
 class SmartTurn:
     """Callable: 16 kHz mono float audio of the turn so far → P(turn is complete)."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import onnxruntime
         from faster_whisper.feature_extractor import FeatureExtractor
 
         path = models.require("smart-turn-v3.2") / models.spec("smart-turn-v3.2").files[0].relpath
-        self._session = onnxruntime.InferenceSession(str(path), sess_options=onnx_options(threads),
+        self._session = onnxruntime.InferenceSession(str(path), sess_options=onnx_options(
+            threads or budget().small),
                                                      providers=["CPUExecutionProvider"])
         self._features = FeatureExtractor(feature_size=80, sampling_rate=RATE, hop_length=160,
                                           chunk_length=WINDOW_S, n_fft=400)
