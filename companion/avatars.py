@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from companion.config import current
 from companion.consent.gate import ConsentRecord
 from companion.errors import InputError
 from companion.face.image import LoadedImage, load_image
@@ -20,7 +20,7 @@ class Avatar:
 
 
 def avatars_dir() -> Path:
-    env = os.environ.get("COMPANION_AVATARS")
+    env = current().avatars
     return Path(env) if env else Path(__file__).resolve().parents[1] / "avatars"
 
 

@@ -1,20 +1,24 @@
-"""Where companion keeps what it derives: rigs, converted models. One place decides."""
+"""Where companion keeps what it derives: rigs, converted models. The settings decide."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from companion.config import current
 
 
 def cache_home() -> Path:
-    """COMPANION_CACHE, else $XDG_CACHE_HOME/companion (~/.cache/companion)."""
-    base = os.environ.get("COMPANION_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "companion")
-    return Path(base)
+    """The `cache` setting, else $XDG_CACHE_HOME/companion (~/.cache/companion)."""
+    return current().cache_dir()
 
 
 def model_cache(kind: str) -> Path:
     """Copies of models (converted LLMs, assembled recognisers), keyed by their source files
-    and so safe to share between runs; COMPANION_MODEL_CACHE moves them on their own."""
-    base = os.environ.get("COMPANION_MODEL_CACHE")
-    return (Path(base) if base else cache_home()) / kind
+    and so safe to share between runs; the `model_cache` setting moves them on their own."""
+    return current().model_cache_dir() / kind
+
+
+def data_dir() -> Path:
+    """The `data` setting, else the cache home's sibling 'companion-data' (portraits, the
+    consent registry, the signing key)."""
+    return current().data_dir()

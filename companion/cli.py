@@ -8,7 +8,9 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from companion.config import Settings, load_settings
 from companion.errors import CompanionError
 
 
@@ -81,28 +83,35 @@ def cmd_render(a: argparse.Namespace) -> None:
     _finish(a, rig, speech, opts)
 
 
+def _settings(a: argparse.Namespace, **flags: Any) -> Settings:
+    """The settings file and environment, with the flags this command was given on top."""
+    return load_settings(a.config, **flags)
+
+
 def cmd_chat(a: argparse.Namespace) -> None:
     import asyncio
 
     from companion.errors import InputError
-    from companion.server.build import ChatSpec, build_session
+    from companion.wiring import load_models, new_session
 
-    spec = ChatSpec(avatar=a.avatar, attest=a.attest, persona=a.persona, llm=a.llm, stt=a.stt,
-                    voice=a.voice, max_tokens=a.max_tokens, silence_ms=a.silence_ms,
-                    barge_in_ms=a.barge_in_ms, turn=a.turn, label=not a.no_label)
-    if a.mic:
-        from companion.server.mic import run_mic_chat
-
-        session, live = build_session(spec)
-        asyncio.run(run_mic_chat(session, live))
-        return
-    if not a.input:
+    settings = _settings(a, avatar=a.avatar, persona=a.persona, llm=a.llm, stt=a.stt,
+                         voice=a.voice, max_tokens=a.max_tokens, silence_ms=a.silence_ms,
+                         barge_in_ms=a.barge_in_ms, turn=a.turn,
+                         label=False if a.no_label else None)
+    if not a.mic and not a.input:
         raise InputError("chat needs --input FILE (a recording) or --mic")
-    from companion.audio.io import decode_audio
-    from companion.server.filechat import run_file_chat
+    if a.input:
+        from companion.audio.io import decode_audio
 
-    decode_audio(a.input, 16000)  # a broken file fails here, before any model loads
-    session, live = build_session(spec)
+        decode_audio(a.input, 16000)  # a broken file fails here, before any model loads
+    session, live = new_session(load_models(settings, warm=False), settings, attest=a.attest)
+    if a.mic:
+        from companion.local.mic import run_mic_chat
+
+        asyncio.run(run_mic_chat(session, live, show=bool(os.environ.get("DISPLAY"))))
+        return
+    from companion.local.filechat import run_file_chat
+
     result = asyncio.run(run_file_chat(session, live, Path(a.input), Path(a.output),
                                        realtime=not a.fast))
     for t in result.turns:
@@ -115,25 +124,37 @@ def cmd_serve(a: argparse.Namespace) -> None:
     import uvicorn
 
     from companion.errors import InputError
-    from companion.server.app import Hub, ServerConfig, create_app
-    from companion.server.hub import load_models, session_factory
+    from companion.server.app import Hub, ServerConfig, create_app, session_maker
     from companion.server.protocol import MAX_MESSAGE
+    from companion.wiring import load_models
 
-    local = a.host in ("127.0.0.1", "localhost", "::1")
-    if not local and not a.token:
-        raise InputError(f"--host {a.host} opens the server beyond this computer",
+    settings = _settings(a, host=a.host, port=a.port, token=a.token, llm=a.llm, stt=a.stt,
+                         voice=a.voice, max_tokens=a.max_tokens, max_sessions=a.max_sessions,
+                         turn=a.turn, attestation=a.attestation)
+    if not settings.local and not settings.token:
+        raise InputError(f"--host {settings.host} opens the server beyond this computer",
                          "give an access token with --token (the page then needs ?token=...)")
     print("loading models…", flush=True)
-    models = load_models(a.llm, a.stt, a.voice, a.turn)
-    hub = Hub(make=session_factory(models, max_tokens=a.max_tokens),
-              info={"llm": getattr(models.llm, "name", "")})
-    app = create_app(hub, ServerConfig(token=a.token, max_sessions=a.max_sessions))
-    print(f"companion is live at http://{a.host}:{a.port}/", flush=True)
+    models = load_models(settings)
+    hub = Hub(make=session_maker(models, settings), info={"llm": models.llm.name})
+    app = create_app(hub, ServerConfig.from_settings(settings))
+    print(f"companion is live at http://{settings.host}:{settings.port}/", flush=True)
+    if not settings.attestation_allowed:
+        print("consent: recorded consent clips only (attestation is off)", flush=True)
     try:
-        uvicorn.run(app, host=a.host, port=a.port, ws="websockets-sansio",
+        uvicorn.run(app, host=settings.host, port=settings.port, ws="websockets-sansio",
                     ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
     finally:
         models.llm.close()
+
+
+def cmd_config(a: argparse.Namespace) -> None:
+    from companion.config import config_file, describe
+
+    path = config_file(a.config)
+    print(f"# settings file: {path or 'none (defaults and COMPANION_* environment)'}")
+    for name, value, doc in describe(load_settings(a.config)):
+        print(f"{name:16} = {value:28} # {doc}")
 
 
 def cmd_consent(a: argparse.Namespace) -> None:
@@ -258,6 +279,12 @@ def cmd_bench(a: argparse.Namespace) -> None:
         print(f"{r['model']}: {r['checks_passed']}/{r['checks_total']} checks ({r['share']:.0%}),"
               f" {r['replies_all_passed']}/{r['replies']} replies clean, "
               f"{r['seconds_per_reply']} s per reply; by check: {r['by_check']}")
+    elif a.what == "soak":
+        from companion.bench.soak import run as run_soak
+
+        r = run_soak(Path(a.out), Path(a.data), sessions=a.sessions, minutes=a.minutes,
+                     llm=a.llm)
+        print(json.dumps({k: v for k, v in r.items() if k != "rss_over_time"}, indent=1))
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
@@ -266,7 +293,11 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="companion", description=__doc__)
+    ap.add_argument("--config", help="settings file (TOML; default ~/.config/companion/"
+                                     "config.toml; docs/settings.md)")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("config", help="the settings in force and what each does")
+    p.set_defaults(func=cmd_config)
     p = sub.add_parser("say", help="speak a sentence as the avatar → mp4")
     p.add_argument("text")
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
@@ -283,40 +314,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mic", action="store_true", help="use the microphone (extra [mic])")
     p.add_argument("-o", "--output", default="out/chat.mp4",
                    help="mp4 of the conversation; the JSON transcript goes beside it")
-    p.add_argument("--avatar", default="mona-lisa")
+    p.add_argument("--avatar")
     p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
-    p.add_argument("--persona", default="companion")
-    p.add_argument("--llm", default="auto",
+    p.add_argument("--persona")
+    p.add_argument("--llm",
                    help="auto | embedded[:NAME] | llamacpp:FILE.gguf | transformers:DIR_OR_GGUF | "
                         "openai:MODEL")
-    p.add_argument("--stt", default="faster-whisper:tiny.en",
+    p.add_argument("--stt",
                    help="faster-whisper:tiny.en | faster-whisper:base | openai-whisper:FILE.pt")
-    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
-    p.add_argument("--max-tokens", type=int, default=48)
-    p.add_argument("--silence-ms", type=int, default=600,
+    p.add_argument("--voice", choices=("piper", "espeak"))
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--silence-ms", type=int,
                    help="silence that ends a turn (with --turn silence)")
-    p.add_argument("--turn", default="smart", choices=("smart", "silence"),
+    p.add_argument("--turn", choices=("smart", "silence"),
                    help="smart: Smart Turn ends a finished turn after ~200 ms of silence and "
                         "waits for an unfinished one; silence: --silence-ms decides")
-    p.add_argument("--barge-in-ms", type=int, default=300,
+    p.add_argument("--barge-in-ms", type=int,
                    help="speech that counts as a turn (and interrupts the avatar)")
     p.add_argument("--fast", action="store_true",
                    help="do not pace the recording in real time (compute counts as instant)")
     p.add_argument("--no-label", action="store_true")
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("serve", help="the live avatar in the browser (the main job)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int)
     p.add_argument("--token", help="access token (required when --host is not local)")
-    p.add_argument("--llm", default="auto",
+    p.add_argument("--attestation", choices=("auto", "allowed", "clips-only"),
+                   help="may the page attest artwork/synthetic faces in writing? auto: on this "
+                        "computer yes, served beyond it clips only")
+    p.add_argument("--llm",
                    help="auto (a served model if one answers, else embedded) | "
                         "embedded[:NAME] | llamacpp:FILE.gguf | transformers:DIR_OR_GGUF | "
                         "openai:MODEL")
-    p.add_argument("--stt", default="faster-whisper:tiny.en")
-    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
-    p.add_argument("--max-tokens", type=int, default=48)
-    p.add_argument("--max-sessions", type=int, default=8)
-    p.add_argument("--turn", default="smart", choices=("smart", "silence"),
+    p.add_argument("--stt")
+    p.add_argument("--voice", choices=("piper", "espeak"))
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--max-sessions", type=int)
+    p.add_argument("--turn", choices=("smart", "silence"),
                    help="smart: Smart Turn ends a finished turn after ~200 ms of silence and "
                         "waits for an unfinished one; silence: --silence-ms decides")
     p.set_defaults(func=cmd_serve)
@@ -344,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies", "browser"))
+                            "consent", "replies", "browser", "soak"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,
@@ -353,8 +387,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="speech clips (quality) or face photographs (consent)")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--sessions", type=int, default=4, help="soak: sessions speaking at once")
+    p.add_argument("--minutes", type=float, default=10.0, help="soak: how long they speak")
     p.set_defaults(func=cmd_bench)
     return ap
+
+
+def _debug() -> bool:
+    from companion.config import current
+
+    try:
+        return current().debug
+    except CompanionError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug, not bad input: one line, the traceback only on request
-        if os.environ.get("COMPANION_DEBUG"):
+        if _debug():
             raise
         print(f"error: internal error ({e.__class__.__name__}: {e}); "
               "run again with COMPANION_DEBUG=1 for the details and please report it",

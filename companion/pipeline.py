@@ -11,11 +11,11 @@ whole chain stops within one event-loop turn rather than stage by stage.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from companion.frames import DataFrame, Frame, InterruptFrame, SystemFrame
 
@@ -97,7 +97,7 @@ class StageMetrics:
     processed: int = 0
     cancelled: int = 0
     dropped: int = 0
-    busy_s: list[float] = field(default_factory=list)
+    busy_s: deque[float] = field(default_factory=lambda: deque(maxlen=1000))  # the latest
 
 
 Emit = Callable[[Frame], Awaitable[None]]
@@ -148,11 +148,7 @@ class Pipeline:
                        for i, s in enumerate(self.stages)]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_all(self._tasks)
         self._tasks = []
         for s in self.stages:
             await s.stop()
@@ -217,22 +213,11 @@ class Pipeline:
             assert isinstance(frame, DataFrame)
             t0 = time.perf_counter()
             work = asyncio.create_task(stage.process(frame, emit))
-            while not work.done():
-                watcher = asyncio.create_task(q.wait_system())
-                done, _ = await asyncio.wait({work, watcher},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if watcher not in done:
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
-                if q.has_system():
-                    sysf = q.pop_system()
-                    if isinstance(sysf, InterruptFrame) and not work.done():
-                        work.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await work
-                        m.cancelled += 1
-                    await self._system(index, sysf)
+            try:
+                await self._watch(index, work)
+            except asyncio.CancelledError:
+                await cancel_all([work])  # the pipeline stops: no work left behind
+                raise
             if work.done() and not work.cancelled():
                 exc = work.exception()
                 if exc is not None:
@@ -246,6 +231,36 @@ class Pipeline:
                 self._notify(stage.name, "processed", time.perf_counter() - t0)
 
 
+    async def _watch(self, index: int, work: asyncio.Task[None]) -> None:
+        """Wait for `work`, handling system frames meanwhile; an interrupt cancels it."""
+        q = self.queues[index]
+        while not work.done():
+            watcher = asyncio.create_task(q.wait_system())
+            try:
+                await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await cancel_all([watcher])
+            if q.has_system():
+                sysf = q.pop_system()
+                if isinstance(sysf, InterruptFrame) and not work.done():
+                    await cancel_all([work])
+                    self.metrics[self.stages[index].name].cancelled += 1
+                await self._system(index, sysf)
+
+
+async def cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until they have finished. Unlike awaiting each one inside
+    suppress(CancelledError), a cancellation of the caller itself still goes through."""
+    pending = [t for t in tasks if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for t in tasks:  # retrieve outcomes so none is reported as never retrieved
+        if t.done() and not t.cancelled():
+            t.exception()
+
+
 @dataclass(frozen=True)
 class StageError(SystemFrame):
     """A stage failed on a frame; downstream decides what to tell the user."""
@@ -254,4 +269,4 @@ class StageError(SystemFrame):
     error: str = ""
 
 
-__all__ = ["FrameQueue", "Pipeline", "Stage", "StageError", "StageMetrics"]
+__all__ = ["FrameQueue", "Pipeline", "Stage", "StageError", "StageMetrics", "cancel_all"]

@@ -20,7 +20,7 @@ from companion.face.live import LiveFace
 from companion.face.rig import Rig
 from companion.server.background import LiveServer
 from companion.server.protocol import Hello
-from companion.server.session import VoiceSession
+from companion.session import VoiceSession
 from companion.tts import make_tts
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 
@@ -87,10 +87,13 @@ class Page:
 
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[LiveServer]:
-    from companion.server.hub import load_models, session_factory
+    from companion.config import load_settings
+    from companion.server.app import session_maker
+    from companion.wiring import load_models
 
-    models = load_models()
-    with LiveServer(session_factory(models, max_tokens=32),
+    settings = load_settings(max_tokens=32)
+    models = load_models(settings)
+    with LiveServer(session_maker(models, settings),
                     info={"llm": getattr(models.llm, "name", "")}) as srv:
         yield srv
     models.llm.close()

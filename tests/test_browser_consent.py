@@ -19,10 +19,10 @@ from companion.errors import InputError
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
+from companion.server.app import avatar_allowed
 from companion.server.background import LiveServer
-from companion.server.hub import avatar_allowed
 from companion.server.protocol import Hello
-from companion.server.session import VoiceSession
+from companion.session import VoiceSession
 from tests.consent_clips import person_rig, spoken_phrase, write_clip
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 from tests.test_browser import Page

@@ -68,6 +68,25 @@ def test_clear_buffer_stops_at_once_and_reports_what_was_heard(mona: Rig) -> Non
     assert not after.speaking and not after.audio.samples.any()
 
 
+def test_the_report_names_whole_segments_already_played_and_only_the_reply_asked_for(
+        mona: Rig) -> None:
+    """Segments that played to their end have left the queue, but they were heard: the report
+    of an interruption includes them, and leaves out an earlier reply's speech."""
+    live = LiveFace(mona, RenderOptions(label=False))
+    old, first, second = _segment(0.4, "old reply"), _segment(0.4, "hello there"), \
+        _segment(1.0, "and then more words")
+    live.push_audio(old, tag=1)
+    live.push_audio(first, tag=2)
+    live.push_audio(second, tag=2)
+    for _ in range(30):  # 1.2 s: both short ones done, 0.4 s into the long one
+        live.next_frame()
+    heard = live.clear_buffer(tag=2)
+    assert [h.segment for h in heard] == [first, second]
+    assert heard[0].complete and heard[0].words() == "hello there"
+    assert abs(heard[1].seconds - 0.4) < 0.05 and not heard[1].complete
+    assert live.clear_buffer(tag=2) == []  # reported once
+
+
 def test_async_frames_unpaced(mona: Rig) -> None:
     live = LiveFace(mona, RenderOptions(label=False))
 

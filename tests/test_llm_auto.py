@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from companion.llm import LLMOptions, Message
+from companion.config import load_settings
+from companion.llm import Endpoint, LLMOptions, Message
 from companion.llm.auto import NOTICE, FallbackLLM, auto_llm, probe
 from companion.llm.embedded import embedded_llm
+from companion.wiring import endpoint
 
 
 class _Served:
@@ -78,19 +80,20 @@ def _ask(llm: FallbackLLM, text: str) -> str:
 
 
 def test_nothing_served_means_the_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COMPANION_LLM_BASE_URL", _closed_port() + "/v1")
-    choice = probe(ollama=_closed_port())
+    closed = Endpoint(_closed_port() + "/v1")
+    choice = probe(closed, ollama=_closed_port())
     assert choice.base_url == "" and "did not answer" in choice.reason
     monkeypatch.setattr("companion.llm.auto.OLLAMA", _closed_port())
-    llm = auto_llm()
+    llm = auto_llm(closed)
     assert llm.name.startswith("embedded:") and "did not answer" in llm.reason
 
 
 def test_a_served_model_is_used_and_named(served: _Served,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # named in the environment, as a user would: the settings hand it to the backend
     monkeypatch.setenv("COMPANION_LLM_BASE_URL", served.url)
     monkeypatch.delenv("COMPANION_LLM_MODEL", raising=False)
-    llm = auto_llm()
+    llm = auto_llm(endpoint(load_settings(file=None)))
     assert isinstance(llm, FallbackLLM) and llm.model == "served-model"
     assert served.url in llm.reason
     assert _ask(llm, "Hi") == "Hello from the server."

@@ -22,6 +22,7 @@ def test_export_carries_a_valid_signed_manifest(export: Path) -> None:
     m = read_manifest(export)
     assert m.present and m.valid and m.state == "Trusted"
     assert m.ai_generated and m.consent_id == "bundled:mona-lisa"
+    assert m.basis == "bundled avatar with a provenance record"  # what the consent rests on
     assert m.generator.startswith("companion")
     r = run_cli("verify", str(export))
     assert r.returncode == 0, r.stderr

@@ -15,7 +15,7 @@ from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace, TimedFrame
 from companion.face.rig import Rig
 from companion.llm.base import LLMOptions
-from companion.server.session import SessionConfig, VoiceSession
+from companion.session import SessionConfig, VoiceSession
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 
 LONG = ("Well, that is a lovely question, and I have been thinking about it all day long, so "
@@ -205,7 +205,7 @@ def test_speech_before_any_of_the_reply_was_heard_continues_the_turn(mona: Rig) 
     assert [e["event"] for e in s.events][-1] == "turn_continued"
     s._reply_done = False
     seg = SpeechSegment(audio=AudioFrame(samples=np.zeros(2205, np.float32), sample_rate=22050))
-    s._pushed = [(seg, 0.0)]
+    s._first_start = live.push_audio(seg, tag=s._reply_turn)
     live.next_frame()
     live.next_frame()  # the reply's first frames have played
     s._on_turn_event(TurnEvent("start", 3.1))

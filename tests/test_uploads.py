@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from companion.consent.registry import ConsentRegistry
 from companion.server.background import LiveServer
 from companion.server.protocol import Hello
 from tests.conftest import run_cli
@@ -165,6 +166,13 @@ def test_attest_flow_and_request_checks(server: LiveServer, data: Path) -> None:
         "statement": "Public-domain painting by John Singer Sargent (1893)."})
     assert code == 200 and doc["consent_id"].startswith("c_")
     rid = doc["consent_id"]
+    with ConsentRegistry() as reg:  # who claimed what, and when; and that nobody checked it
+        checks = json.loads(reg.details(rid)["checks"])
+    assert checks["attested_by"] == "web page" and checks["attested_at"] > 0
+    assert checks["verification"] == "attested, not verified" and "Sargent" in checks["claim"]
+    from companion.consent.provenance import consent_basis
+
+    assert consent_basis(rid) == "attested, not verified"  # and so says every export's manifest
     with urllib.request.urlopen(server.url + "/api/info", timeout=30) as r:
         info = json.loads(r.read())
     assert rid in [p["consent_id"] for p in info["portraits"]]
@@ -186,3 +194,18 @@ def test_bad_images_through_the_cli(tmp_path: Path, data: Path) -> None:
                     "--statement", "a painting, honestly", COMPANION_DATA=str(home))
         assert r.returncode == 2 and reason in r.stderr and "Traceback" not in r.stderr
     _nothing_stored(home)
+
+
+def test_a_clips_only_server_refuses_typed_attestations(home: Path, data: Path) -> None:
+    from companion.server.app import ServerConfig
+
+    with LiveServer(_no_sessions, ServerConfig(attestation_allowed=False)) as srv:
+        with urllib.request.urlopen(srv.url + "/api/info", timeout=30) as r:
+            assert json.loads(r.read())["attestation"] is False  # the page offers clips only
+        code, up = _post(srv, "/api/uploads?name=sargent.jpg",
+                         (data / "sargent_elizabeth_winthrop_chanler.jpg").read_bytes())
+        assert code == 200
+        code, doc = _post(srv, "/api/consent/attest", {
+            "upload": up["upload"], "category": "artwork",
+            "statement": "Public-domain painting by John Singer Sargent (1893)."})
+        assert code == 400 and "consent clips only" in doc["error"]

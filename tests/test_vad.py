@@ -93,3 +93,13 @@ def test_a_sentence_broken_off_waits_for_more(data: Path) -> None:
     end = [e for e in events if e.kind == "end"][-1]
     assert end.p_complete is not None and end.p_complete < 0.5
     assert end.time - last_voice >= 1.4  # it waited for the unfinished turn to go on
+
+
+def test_push_to_talk_release_ends_the_turn_at_once() -> None:
+    det = TurnDetector(TurnConfig(min_speech_ms=96, silence_ms=600))
+    loud = np.full(512, 0.1, np.float32)
+    events = [e for _ in range(10) for e in det.push(loud, 0.9)]
+    assert [e.kind for e in events] == ["start"]
+    (end,) = det.end_now()  # no silence needed
+    assert end.kind == "end" and end.audio is not None and len(end.audio) >= 10 * 512
+    assert not det.in_turn and det.end_now() == []

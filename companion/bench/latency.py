@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from companion.audio.io import resample
+from companion.config import Settings, load_settings
 from companion.cpu import cpu_model
-from companion.server.build import ChatSpec, build_session
 from companion.tts import make_tts
+from companion.wiring import load_models, new_session
 
 QUESTIONS = (
     "Hi Mona, how are you today?", "What did you do this morning?",
@@ -34,16 +35,15 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
 
-async def _run(turns: int, spec: ChatSpec) -> tuple[str, list[dict[str, Any]]]:
-    session, live = build_session(spec)
+async def _run(turns: int, settings: Settings) -> tuple[str, list[dict[str, Any]]]:
+    session, _ = new_session(load_models(settings, warm=False), settings)
     voice = make_tts("espeak")
     clips = [resample(voice.synthesize(q).audio, 16000).samples for q in QUESTIONS[:turns]]
     await session.start()
     stop = asyncio.Event()
 
     async def render() -> None:
-        async for frame in live.frames(realtime=True):
-            session.on_frame(frame)
+        async for _ in session.frames(realtime=True):
             if stop.is_set():
                 break
 
@@ -82,7 +82,7 @@ async def _run(turns: int, spec: ChatSpec) -> tuple[str, list[dict[str, Any]]]:
 
 
 def run(out_dir: Path, turns: int = 20, llm_spec: str = "auto") -> dict[str, Any]:
-    llm, records = asyncio.run(_run(turns, ChatSpec(label=True, llm=llm_spec)))
+    llm, records = asyncio.run(_run(turns, load_settings(label=True, llm=llm_spec)))
     summary: dict[str, Any] = {}
     for stage in STAGES:
         vals = [r["latency_s"][stage] for r in records if stage in r["latency_s"]]

@@ -20,7 +20,7 @@ from companion.bench.reply_set import CASES, ReplyCase
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona, load_persona
 from companion.frames import Frame, ReplyClause, ReplyEnd, UserTurn
-from companion.llm.base import LLM, LLMOptions, make_llm
+from companion.llm import LLM, LLMOptions, make_llm
 from companion.llm.embedded import EMBEDDED
 from companion.llm.transcript import FEW_SHOT
 from companion.stages.llm_stage import LLMStage

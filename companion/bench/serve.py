@@ -84,15 +84,17 @@ async def _round(url: str, n: int, clips: list[np.ndarray], gap_s: float) -> dic
 
 def run(out_dir: Path, sessions: tuple[int, ...] = (1, 2, 4), gap_s: float = 12.0
         ) -> dict[str, Any]:
-    from companion.server.app import ServerConfig
+    from companion.config import load_settings
+    from companion.server.app import ServerConfig, session_maker
     from companion.server.background import LiveServer
-    from companion.server.hub import load_models, session_factory
+    from companion.wiring import load_models
 
     voice = make_tts("espeak")
     clips = [resample(voice.synthesize(q).audio, 16000).samples for q in QUESTIONS]
-    models = load_models()
+    settings = load_settings(max_sessions=16)
+    models = load_models(settings)
     rows = []
-    with LiveServer(session_factory(models), ServerConfig(max_sessions=16)) as srv:
+    with LiveServer(session_maker(models, settings), ServerConfig(max_sessions=16)) as srv:
         for n in sessions:
             rows.append(asyncio.run(_round(f"ws://127.0.0.1:{srv.port}/ws", n, clips, gap_s)))
             print(rows[-1], flush=True)

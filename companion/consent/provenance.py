@@ -40,6 +40,7 @@ class ManifestReport:
     consent_id: str | None = None
     generator: str = ""
     failures: tuple[str, ...] = field(default=())
+    basis: str = ""  # what the consent rests on ("attested, not verified", a checked clip…)
 
     @property
     def valid(self) -> bool:
@@ -53,11 +54,12 @@ class ManifestReport:
         who = ("valid, signed by this installation" if self.state == "Trusted"
                else "signature valid, signer unknown to this installation")
         kind = "AI-generated" if self.ai_generated else "not declared AI-generated"
-        return f"{who}; {kind}; generator {self.generator or '?'}"
+        basis = f"; consent: {self.basis}" if self.basis else ""
+        return f"{who}; {kind}; generator {self.generator or '?'}{basis}"
 
 
 def signing_dir() -> Path:
-    from companion.consent.registry import data_dir
+    from companion.cache import data_dir
 
     return data_dir() / "signing"
 
@@ -121,6 +123,22 @@ def keys() -> Keys:
                 (d / "ca.pem").read_bytes())
 
 
+BASIS = {"bundled": "bundled avatar with a provenance record",
+         "real-person": "recorded consent clip, checked (phrase, code, face)",
+         "artwork": "attested, not verified", "synthetic": "attested, not verified"}
+
+
+def consent_basis(consent_id: str) -> str:
+    """What the consent rests on, in words a viewer of the manifest can weigh: a typed
+    attestation is a claim nobody checked, and the manifest says so."""
+    if consent_id.startswith("bundled:"):
+        return BASIS["bundled"]
+    from companion.consent.registry import ConsentRegistry
+
+    with ConsentRegistry() as reg:
+        return BASIS.get(reg.get(consent_id).category, "unknown")
+
+
 def manifest(consent_id: str, title: str) -> dict[str, Any]:
     return {
         "claim_generator_info": [{"name": "companion", "version": __version__}],
@@ -130,7 +148,8 @@ def manifest(consent_id: str, title: str) -> dict[str, Any]:
                 "action": "c2pa.created", "digitalSourceType": AI_SOURCE,
                 "softwareAgent": {"name": "companion", "version": __version__},
                 "description": "talking portrait animated from one still image and speech"}]}},
-            {"label": CONSENT_LABEL, "data": {"consent_id": consent_id}},
+            {"label": CONSENT_LABEL, "data": {"consent_id": consent_id,
+                                              "basis": consent_basis(consent_id)}},
         ],
     }
 
@@ -192,12 +211,14 @@ def read_manifest(path: str | Path) -> ManifestReport:
                             - {"signingCredential.untrusted"}))
     ai = False
     consent = None
+    basis = ""
     for a in active.get("assertions", []):
         if a.get("label", "").startswith("c2pa.actions"):
             ai = ai or any(x.get("digitalSourceType") == AI_SOURCE
                            for x in a.get("data", {}).get("actions", []))
         elif a.get("label") == CONSENT_LABEL:
             consent = a.get("data", {}).get("consent_id")
+            basis = str(a.get("data", {}).get("basis", ""))
     gen = ", ".join(f"{g.get('name', '')} {g.get('version', '')}".strip()
                     for g in active.get("claim_generator_info", []))
-    return ManifestReport(True, state, ai, consent, gen, failures)
+    return ManifestReport(True, state, ai, consent, gen, failures, basis)

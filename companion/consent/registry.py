@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import shutil
 import sqlite3
@@ -22,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from companion.cache import cache_home
+from companion.cache import data_dir
 from companion.consent.gate import ConsentRecord
 from companion.errors import ConsentError
 from companion.face.image import LoadedImage
@@ -48,12 +47,6 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-
-
-def data_dir() -> Path:
-    """COMPANION_DATA, else the cache home's sibling 'companion-data' (portraits live here)."""
-    env = os.environ.get("COMPANION_DATA")
-    return Path(env) if env else cache_home().with_name("companion-data")
 
 
 @dataclass(frozen=True)
@@ -149,8 +142,11 @@ class ConsentRegistry:
         existing = self.find(image.sha256)
         if existing is not None:
             return existing  # the same image already has a valid record
+        # Who claimed what, and when: a typed claim is not checked by anyone, and says so.
         return self._store(image, category, subject or image.name, statement.strip(),
-                           {"attested_by": who}, who)
+                           {"attested_by": who, "attested_at": time.time(),
+                            "claim": f"{category}: {statement.strip()}",
+                            "verification": "attested, not verified"}, who)
 
     def _store(self, image: LoadedImage, category: str, subject: str, statement: str,
                checks: dict[str, Any], who: str, clip: Path | None = None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from companion.config import current
 from companion.errors import InputError
 
 
@@ -18,7 +18,7 @@ class Persona:
 
 
 def prompts_dir() -> Path:
-    env = os.environ.get("COMPANION_PROMPTS")
+    env = current().prompts
     return Path(env) if env else Path(__file__).resolve().parents[2] / "prompts"
 
 

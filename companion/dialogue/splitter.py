@@ -56,8 +56,10 @@ class ClauseSplitter:
                 # cut after N complete words (the last one may still be growing)
                 cut = len(" ".join(words[: self.first_chunk_words])) + 1
         if cut is None and len(self._buf) > self.max_chars:
-            clauses = list(_CLAUSE.finditer(self._buf))
-            cut = clauses[-1].end() if clauses else (self._buf.rfind(" ") + 1 or len(self._buf))
+            # a long run goes out at its last clause break, else its last space, that fits
+            fits = [m.end() for m in _CLAUSE.finditer(self._buf) if m.end() <= self.max_chars]
+            cut = fits[-1] if fits else (self._buf.rfind(" ", 0, self.max_chars + 1) + 1
+                                         or len(self._buf))
         if cut is None:
             return None
         piece, self._buf = self._buf[:cut].strip(), self._buf[cut:]

@@ -75,6 +75,7 @@ class _Scheduled:
     start_frame: int
     params: np.ndarray  # (n, P) speech-driven additions to the idle motion
     samples: np.ndarray  # audio at the output rate
+    tag: int = 0  # whose speech this is (the session's turn number)
 
 
 class LiveFace:
@@ -89,6 +90,9 @@ class LiveFace:
         self._render = render or make_renderer(rig, self.opts.backend)
         self._frame = 0  # next frame to show
         self._queue: deque[_Scheduled] = deque()
+        # Segments that played to their end, kept for the playback report of an interruption:
+        # they have left the queue, but they were heard.
+        self._finished: deque[_Scheduled] = deque(maxlen=64)
         self._idle = np.zeros((0, len(INDEX)), np.float32)
         self._idle_blocks = 0
         self.state = "idle"
@@ -96,10 +100,12 @@ class LiveFace:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ input
-    def push_audio(self, item: SpeechSegment | AudioFrame | EndOfSegment) -> float | None:
+    def push_audio(self, item: SpeechSegment | AudioFrame | EndOfSegment,
+                   tag: int = 0) -> float | None:
         """Queue speech to be said after what is already queued; returns when it will start
         (seconds on this stream's clock). A bare AudioFrame has no phone timings: its syllables
-        come from the audio's energy (the acoustic fallback)."""
+        come from the audio's energy (the acoustic fallback). `tag` says whose speech it is: the
+        playback report of `clear_buffer` names it."""
         if isinstance(item, EndOfSegment):
             return None  # segments are already whole; the end needs no action
         seg = item if isinstance(item, SpeechSegment) else self._segment_from_audio(item)
@@ -116,7 +122,7 @@ class LiveFace:
         still = generate(n, self.fps, controls)
         samples = resample(seg.audio, self.sample_rate).samples
         with self._lock:
-            self._queue.append(_Scheduled(seg, start, speaking - still, samples))
+            self._queue.append(_Scheduled(seg, start, speaking - still, samples, tag))
             self.state = "speaking"
         return start / self.fps
 
@@ -125,16 +131,22 @@ class LiveFace:
         phones = align.acoustic(analyse(audio), covered=[])
         return SpeechSegment(audio=audio, phonemes=tuple(phones))
 
-    def clear_buffer(self) -> list[Heard]:
-        """Stop speaking now. Returns, for each segment that had started, how much was heard;
-        segments that had not started are dropped unheard."""
+    def clear_buffer(self, tag: int | None = None) -> list[Heard]:
+        """Stop speaking now. Returns what was heard, in order, of the speech tagged `tag` (all
+        speech when None): segments that played to the end, then the one cut off (how much of
+        it); segments that had not started are dropped unheard. Read under the same lock that
+        advances the frames, so the report and the position agree."""
         heard = []
         with self._lock:
+            for s in self._finished:
+                if tag is None or s.tag == tag:
+                    heard.append(Heard(s.segment, s.segment.audio.duration))
             for s in self._queue:
                 played = (self._frame - s.start_frame) / self.fps
-                if played > 0:
+                if played > 0 and (tag is None or s.tag == tag):
                     heard.append(Heard(s.segment, min(played, s.segment.audio.duration)))
             self._queue.clear()
+            self._finished.clear()
             if self.state == "speaking":
                 self.state = "listening"
         return heard
@@ -203,7 +215,7 @@ class LiveFace:
         # The queue is shared with the event loop (push/clear); render outside the lock.
         with self._lock:
             while self._queue and i >= self._queue[0].start_frame + len(self._queue[0].params):
-                self._queue.popleft()
+                self._finished.append(self._queue.popleft())
             for s in self._queue:
                 k = i - s.start_frame
                 if 0 <= k < len(s.params):

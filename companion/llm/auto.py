@@ -1,7 +1,7 @@
 """`--llm auto` (the default): a real model when one is there, the embedded one otherwise.
 
 At start-up it asks, each with a short timeout: the OpenAI-compatible endpoint named by
-COMPANION_LLM_BASE_URL (its /models), then a local Ollama (http://127.0.0.1:11434/api/tags).
+the settings' llm_base_url (its /models), then a local Ollama (http://127.0.0.1:11434/api/tags).
 The first that answers with a model is used; otherwise the embedded model. `reason` says which
 and why (the page and `doctor` show it). If the served model fails during a conversation, that
 reply — and every one after it — comes from the embedded model, after a spoken notice.
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from threading import Event
 
-from companion.llm.base import LLM, LLMError, LLMOptions, Message
+from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions, Message
 
 OLLAMA = "http://127.0.0.1:11434"
 NOTICE = "My usual language model is not answering, so I'll use my small built-in one. "
@@ -38,18 +37,17 @@ def _get_json(url: str, timeout_s: float, api_key: str = "") -> object:
         return json.loads(resp.read(1 << 20))
 
 
-def probe(base_url: str | None = None, model: str | None = None, timeout_s: float = 1.0,
+def probe(endpoint: Endpoint | None = None, timeout_s: float = 1.0,
           ollama: str | None = None) -> Choice:
     """Which served model answers now, if any (blocking, a second or two at most)."""
     ollama = ollama or OLLAMA
-    base = (base_url if base_url is not None else os.environ.get("COMPANION_LLM_BASE_URL", ""))
-    want = model if model is not None else os.environ.get("COMPANION_LLM_MODEL", "")
+    endpoint = endpoint or Endpoint()
+    base, want = endpoint.base_url, endpoint.model
     tried = []
     if base:
         base = base.rstrip("/")
         try:
-            doc = _get_json(f"{base}/models", timeout_s, os.environ.get("COMPANION_LLM_API_KEY",
-                                                                        ""))
+            doc = _get_json(f"{base}/models", timeout_s, endpoint.api_key)
             names = [str(m.get("id")) for m in doc.get("data", []) if isinstance(m, dict)] \
                 if isinstance(doc, dict) else []
             if want or names:
@@ -134,14 +132,17 @@ class FallbackLLM(LLM):
             self._fallback.close(timeout)
 
 
-def auto_llm(timeout_s: float = 1.0) -> LLM:
+def auto_llm(endpoint: Endpoint | None = None, timeout_s: float = 1.0) -> LLM:
     from companion.llm.embedded import embedded_llm
     from companion.llm.openai_compat import OpenAICompatLLM
 
-    choice = probe(timeout_s=timeout_s)
+    endpoint = endpoint or Endpoint()
+    choice = probe(endpoint, timeout_s)
     if not choice.base_url:
         llm: LLM = embedded_llm()
         llm.reason = f"embedded model: {choice.reason}"
         return llm
-    served = OpenAICompatLLM(model=choice.model, base_url=choice.base_url)
+    served = OpenAICompatLLM(model=choice.model, base_url=choice.base_url,
+                             api_key=endpoint.api_key
+                             if choice.base_url == endpoint.base_url.rstrip("/") else "")
     return FallbackLLM(served, embedded_llm, choice.reason)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
-from companion.errors import CompanionError, InputError
+from companion.errors import CompanionError
 
 
 class LLMError(CompanionError):
@@ -20,6 +20,15 @@ class LLMError(CompanionError):
 class Message:
     role: str  # "system" | "user" | "assistant"
     content: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A served model (OpenAI-compatible): from the settings, handed to the backends."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,34 +149,3 @@ class LLM(abc.ABC):
 def _find_stop(text: str, stops: Sequence[str]) -> int | None:
     hits = [text.find(s) for s in stops if s and s in text]
     return min(hits) if hits else None
-
-
-def make_llm(spec: str) -> LLM:
-    """Backend by name: 'auto' (default: a served model if one answers, else embedded),
-    'embedded', 'embedded:NAME', 'llamacpp:FILE.gguf',
-    'transformers:DIR|HF_ID|FILE.gguf',
-    'openai:MODEL' (base URL and key from COMPANION_LLM_BASE_URL / COMPANION_LLM_API_KEY)."""
-    kind, _, arg = spec.partition(":")
-    if spec == "auto":
-        from companion.llm.auto import auto_llm
-
-        return auto_llm()
-    if kind == "embedded":
-        from companion.llm.embedded import embedded_llm
-
-        return embedded_llm(arg or None)
-    if kind == "llamacpp":
-        from companion.llm.llamacpp import LlamaCppLLM
-
-        return LlamaCppLLM(arg)
-    if kind == "transformers":
-        from companion.llm.transformers_llm import TransformersLLM
-
-        return TransformersLLM(arg)
-    if kind == "openai":
-        from companion.llm.openai_compat import OpenAICompatLLM
-
-        return OpenAICompatLLM(model=arg)
-    raise InputError(f"unknown LLM backend {spec!r}",
-                     "use auto, embedded, llamacpp:FILE.gguf, transformers:PATH_OR_ID or "
-                     "openai:MODEL")

@@ -4,7 +4,6 @@ with server-sent events over plain HTTP (no client library needed)."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.error
 import urllib.request
@@ -16,12 +15,12 @@ from companion.llm.base import LLM, LLMError, LLMOptions, Message
 class OpenAICompatLLM(LLM):
     name = "openai"
 
-    def __init__(self, model: str = "", base_url: str | None = None,
-                 api_key: str | None = None, timeout_s: float = 30.0) -> None:
-        self.base_url = (base_url or os.environ.get("COMPANION_LLM_BASE_URL")
-                         or "http://127.0.0.1:11434/v1").rstrip("/")
-        self.api_key = api_key or os.environ.get("COMPANION_LLM_API_KEY") or ""
-        self.model = model or os.environ.get("COMPANION_LLM_MODEL", "")
+    def __init__(self, model: str = "", base_url: str = "", api_key: str = "",
+                 timeout_s: float = 30.0) -> None:
+        # no endpoint given: a local Ollama's OpenAI-compatible API
+        self.base_url = (base_url or "http://127.0.0.1:11434/v1").rstrip("/")
+        self.api_key = api_key
+        self.model = model
         self.timeout_s = timeout_s
 
     def _generate(self, messages: list[Message], options: LLMOptions,

@@ -8,7 +8,6 @@ as a safetensors copy in the cache, so later loads take a fraction of a second.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +32,15 @@ def _file_key(path: Path) -> str:
 class TransformersLLM(LLM):
     name = "transformers"
 
-    def __init__(self, source: str, few_shot: bool | None = None, threads: int = 2) -> None:
+    def __init__(self, source: str, few_shot: bool | None = None, threads: int = 2,
+                 allow_download: bool = False) -> None:
         if not source:
             raise ModelError("transformers backend needs a model directory, HF id or .gguf file")
         self.source = source
         self.model = Path(source).name
         self.few_shot = few_shot
         self.threads = threads
+        self.allow_download = allow_download  # an HF id may be fetched from the hub
         self._tok: Any = None
         self._model: Any = None
         self._prefix_cache: tuple[str, Any, Any] | None = None
@@ -54,7 +55,7 @@ class TransformersLLM(LLM):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             torch.set_num_threads(self.threads)
-            local_only = os.environ.get("COMPANION_ALLOW_DOWNLOAD") != "1"
+            local_only = not self.allow_download
             src = Path(self.source)
             if src.suffix == ".gguf":
                 if not src.is_file():

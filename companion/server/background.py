@@ -12,7 +12,7 @@ import uvicorn
 from companion.face.live import LiveFace
 from companion.server.app import Hub, ServerConfig, create_app
 from companion.server.protocol import MAX_MESSAGE, Hello
-from companion.server.session import VoiceSession
+from companion.session import VoiceSession
 
 
 def free_port() -> int:
@@ -28,7 +28,10 @@ class LiveServer:
         self.hub = Hub(make=make, info=info or {})
         app = create_app(self.hub, cfg or ServerConfig())
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, ws="websockets-sansio",
-                                ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+                                ws_max_size=MAX_MESSAGE + 1024, log_level="warning",
+                                # uvicorn's own handlers off: its records reach the root
+                                # logger, where a test can see every error the server logs
+                                log_config=None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

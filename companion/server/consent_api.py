@@ -1,7 +1,8 @@
 """HTTP endpoints behind the page's upload + consent flow.
 
     POST /api/uploads              raw image bytes → {upload, width, height}
-    POST /api/consent/attest       {upload, category, statement} → {consent_id}
+    POST /api/consent/attest       {upload, category, statement} → {consent_id} (when the
+                                   deployment's attestation policy allows it)
     POST /api/consent/challenge    {name} → {challenge, phrase, code, expires_in}
     POST /api/consent/clip?upload=U&challenge=C   raw video bytes → {consent_id, checks}
     POST /api/consent/revoke       {consent_id} → {revoked, removed}
@@ -119,8 +120,10 @@ def active_portraits() -> list[dict[str, str]]:
                 for r in reg.records() if not r.revoked]
 
 
-def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
-    """`guard(request)` returns why a request is refused (origin, token), or None."""
+def consent_routes(guard: Callable[[Request], str | None],
+                   attestation_allowed: bool = True) -> list[Route]:
+    """`guard(request)` returns why a request is refused (origin, token), or None. Without
+    `attestation_allowed` (the deployment's policy) only consent clips make a record."""
     uploads = Uploads()
 
     def endpoint(fn: Handler) -> Handler:
@@ -154,6 +157,9 @@ def consent_routes(guard: Callable[[Request], str | None]) -> list[Route]:
 
     @endpoint
     async def attest(request: Request) -> JSONResponse:
+        if not attestation_allowed:
+            raise InputError("this server accepts recorded consent clips only",
+                             "record the person saying the consent phrase instead")
         doc = await _json(request)
         uid = _field(doc, "upload", 40)
         img = uploads.get(uid)

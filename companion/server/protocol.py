@@ -9,6 +9,7 @@ Text messages are JSON objects with a "type".
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ AUDIO = 0x03
 MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
 MAX_TEXT = 2000  # characters of typed text
 CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping")
+MAX_DEPTH = 4  # client messages are flat objects; deeper nesting is refused before parsing
+MAX_DIGITS = 18  # longer numbers are refused (no float overflow, no slow big ints)
 
 
 class ProtocolError(ValueError):
@@ -57,13 +60,57 @@ class Ping:
 ClientMessage = Hello | Typed | PushToTalk | Mode | Ping
 
 
-def parse_text(raw: str) -> ClientMessage:
+def nesting(raw: str) -> int:
+    """How deeply arrays and objects nest in `raw`, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _number(text: str) -> float:
+    if len(text.lstrip("-").replace(".", "").split("e")[0].split("E")[0]) > MAX_DIGITS:
+        raise ProtocolError("number too long")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError("number out of range")
+    return value
+
+
+def _constant(name: str) -> float:
+    raise ProtocolError(f"{name} is not a number this protocol accepts")
+
+
+def _load(raw: str) -> object:
     if len(raw) > MAX_MESSAGE:
         raise ProtocolError("message too large")
+    if nesting(raw) > MAX_DEPTH:
+        raise ProtocolError("message nested too deeply")
     try:
-        msg = json.loads(raw)
-    except ValueError:
+        return json.loads(raw, parse_int=lambda t: int(_number(t)), parse_float=_number,
+                          parse_constant=_constant)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError):
         raise ProtocolError("not valid JSON") from None
+
+
+def parse_text(raw: str) -> ClientMessage:
+    msg = _load(raw)
     if not isinstance(msg, dict) or msg.get("type") not in CLIENT_TYPES:
         raise ProtocolError(f"unknown message type (expected one of {', '.join(CLIENT_TYPES)})")
     kind = msg["type"]

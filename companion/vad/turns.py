@@ -115,6 +115,16 @@ class TurnDetector:
             self._chunks = []
         return events
 
+    def end_now(self) -> list[TurnEvent]:
+        """End the turn in progress at once (push-to-talk released); nothing if there is none."""
+        if not self._in_turn:
+            self.reset()
+            return []
+        pad_chunks = max(1, int(self.cfg.pad_ms / 1000 / CHUNK_S))
+        ev = TurnEvent("end", self._t, self._turn_audio(pad_chunks), None, self._silence_run)
+        self.reset()
+        return [ev]
+
     def _ends(self, pad_chunks: int) -> bool:
         silence_ms = self._silence_run * 1000
         if self.end_of_turn is None:

@@ -64,6 +64,18 @@
   };
   for (const r of document.querySelectorAll("input[name=kind]")) r.onchange = showKind;
 
+  // The deployment may refuse typed attestations (served beyond this computer, by default):
+  // then only a recorded consent clip can make a portrait usable.
+  fetch("/api/info" + (tok ? "?token=" + encodeURIComponent(tok) : "")).then((r) => r.json()).then((info) => {
+    if (info.attestation !== false) return;
+    for (const r of document.querySelectorAll("input[name=kind]")) {
+      if (r.value !== "real-person") r.disabled = true;
+      else r.checked = true;
+    }
+    $("clips-only").hidden = false;
+    showKind();
+  }).catch(() => {});
+
   $("attest-form").onsubmit = async (e) => {
     e.preventDefault();
     try {

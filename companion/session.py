@@ -9,9 +9,8 @@ interrupts the pipeline, clears the face's buffer, and the history keeps only wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,18 +18,17 @@ import numpy as np
 
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona
-from companion.face.live import Heard, LiveFace, TimedFrame
+from companion.face.live import LiveFace, TimedFrame
 from companion.frames import (
     AudioFrame,
     Frame,
     InterruptFrame,
     ReplyEnd,
     ReplySpeech,
-    SpeechSegment,
     UserTurn,
 )
 from companion.llm.base import LLM, LLMOptions
-from companion.pipeline import Pipeline, StageError
+from companion.pipeline import Pipeline, StageError, cancel_all
 from companion.stages import LLMStage, TTSStage
 from companion.stt.base import STT
 from companion.tts.base import TTS
@@ -95,7 +93,7 @@ class VoiceSession:
         self.events: list[dict[str, Any]] = []
         self._turn = 0
         self._reply_turn = 0  # the turn whose reply may still reach the face
-        self._pushed: list[tuple[SpeechSegment, float]] = []  # this reply's speech, start
+        self._first_start: float | None = None  # when this reply's first speech plays
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
         self._last_end = -1e9  # when the last turn ended, on the audio clock
@@ -126,11 +124,7 @@ class VoiceSession:
         self.live.set_state("listening")
 
     async def stop(self) -> None:
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_all(list(self._tasks))
         await self.pipeline.stop()
         # Cancelled generations stop at their next token; wait for them so no native thread
         # is still running when the process exits.
@@ -251,7 +245,7 @@ class VoiceSession:
 
     def _reply_heard(self) -> bool:
         """Has any of the current reply been played yet?"""
-        return bool(self._pushed) and self.live.position > self._pushed[0][1]
+        return self._first_start is not None and self.live.position > self._first_start
 
     def _continue_turn(self) -> None:
         """The user went on speaking: drop the reply just begun, and keep their words for the
@@ -277,7 +271,7 @@ class VoiceSession:
         self._tell("transcript", role="user", text=text, turn=self._turn)
         self.memory.add("user", text)
         self._reply_turn = self._turn
-        self._pushed = []
+        self._first_start = None
         self._reply_done = False
         self.pipeline.push(UserTurn(text=text, turn=self._turn))
 
@@ -304,9 +298,9 @@ class VoiceSession:
         if isinstance(frame, ReplySpeech):
             if frame.turn != self._reply_turn:
                 return  # a reply that was interrupted
-            start = self.live.push_audio(frame.segment)
+            start = self.live.push_audio(frame.segment, tag=frame.turn)
             if start is not None:
-                self._pushed.append((frame.segment, start))
+                self._first_start = start if self._first_start is None else self._first_start
                 self._tell("caption", role="assistant", text=frame.segment.text,
                            turn=frame.turn, at=round(start, 3))
             rec = self._record(frame.turn)
@@ -329,6 +323,18 @@ class VoiceSession:
         elif isinstance(frame, InterruptFrame):
             pass  # the face was cleared by barge_in()
 
+    async def frames(self, realtime: bool = True) -> AsyncIterator[TimedFrame]:
+        """The face's frames, each noted by the session (when a reply first became visible)
+        before whoever shows them (the page, a window, a file) gets it."""
+        async for frame in self.live.frames(realtime=realtime):
+            self.on_frame(frame)
+            yield frame
+
+    async def release_talk(self) -> None:
+        """Push-to-talk released: the turn ends now, whatever the silence so far."""
+        for ev in await asyncio.to_thread(self.turns.end_now):
+            self._on_turn_event(ev)
+
     def on_frame(self, frame: TimedFrame) -> None:
         """Called by whoever shows the frames: marks when a reply first became visible."""
         if frame.speaking:
@@ -340,9 +346,9 @@ class VoiceSession:
     def barge_in(self, why: str) -> None:
         """The user took the turn: stop the reply now and keep only what was heard."""
         self.pipeline.interrupt()
-        position = self.live.position
-        self.live.clear_buffer()
-        text = self._heard_text(position)
+        # the face's own report of what played of this reply, whole segments and the cut one
+        heard = self.live.clear_buffer(tag=self._reply_turn)
+        text = " ".join(w for w in (h.words() for h in heard) if w).strip()
         rec = self._record(self._reply_turn)
         if rec is not None:
             rec.interrupted = True
@@ -358,13 +364,3 @@ class VoiceSession:
         self.events.append({"event": "barge_in", "why": why, "t": round(self.now(), 3),
                             "heard": text})
         self._tell("interrupted", heard=text)
-
-    def _heard_text(self, position: float) -> str:
-        """The words of this reply that had been played by `position` (stream seconds)."""
-        parts = []
-        for seg, start in self._pushed:
-            played = position - start
-            if played <= 0:
-                break
-            parts.append(Heard(seg, min(played, seg.audio.duration)).words())
-        return " ".join(p for p in parts if p).strip()

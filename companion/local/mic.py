@@ -5,14 +5,13 @@ Needs the [mic] extra (pyaudio) and, for the window, a display."""
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import numpy as np
 
 from companion.errors import InputError
 from companion.face.live import LiveFace
-from companion.server.session import VoiceSession
+from companion.session import VoiceSession
 
 
 def _pyaudio() -> Any:
@@ -24,7 +23,8 @@ def _pyaudio() -> Any:
     return pyaudio
 
 
-async def run_mic_chat(session: VoiceSession, live: LiveFace) -> None:
+async def run_mic_chat(session: VoiceSession, live: LiveFace, show: bool = False) -> None:
+    """`show`: the avatar in a window too (needs a display)."""
     pa_mod = _pyaudio()
     pa = pa_mod.PyAudio()
     try:
@@ -37,7 +37,6 @@ async def run_mic_chat(session: VoiceSession, live: LiveFace) -> None:
     except OSError as e:
         pa.terminate()
         raise InputError(f"cannot open the microphone or speaker: {e}") from None
-    show = bool(os.environ.get("DISPLAY"))
     stop = asyncio.Event()
     await session.start()
 
@@ -49,8 +48,7 @@ async def run_mic_chat(session: VoiceSession, live: LiveFace) -> None:
     async def show_frames() -> None:
         import cv2
 
-        async for frame in live.frames(realtime=True):
-            session.on_frame(frame)
+        async for frame in session.frames(realtime=True):
             await asyncio.to_thread(speaker.write, frame.audio.samples.tobytes())
             if show:
                 cv2.imshow("companion", cv2.cvtColor(frame.video.image, cv2.COLOR_RGB2BGR))

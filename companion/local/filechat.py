@@ -18,7 +18,7 @@ from companion.consent.provenance import sign_mp4
 from companion.face.live import LiveFace
 from companion.frames import AudioFrame
 from companion.output.mp4 import Mp4Writer, rewrite_frames
-from companion.server.session import VoiceSession
+from companion.session import VoiceSession
 
 CHUNK = 512
 RATE = 16000
@@ -75,8 +75,7 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
         done.set()
 
     async def recorder() -> None:
-        async for frame in live.frames(realtime=realtime):
-            session.on_frame(frame)
+        async for frame in session.frames(realtime=realtime):
             writer.write_frame(frame.video.image)
             avatar_audio.append(frame.audio.samples)
             if done.is_set() and frame.video.pts >= fed / RATE:

@@ -1,0 +1,173 @@
+"""`companion bench soak`: a real `companion serve` in a child process, N sessions speaking
+recorded human speech for M minutes while a fuzzer attacks the same server over loopback.
+
+Reports messages sent, tracebacks and errors the server printed, replies received, and the
+server's RSS over time: at start, after a warm-up session (the baseline: everything lazily
+loaded is loaded), at the peak, and after every connection closed. Results → soak.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion.audio.io import decode_audio
+from companion.bench.fuzz import fuzz
+from companion.cpu import cpu_model
+from companion.server.background import free_port
+from companion.server.protocol import AUDIO, MIC
+
+SPEECH = ("en_librispeech_198-209-0000_female.ogg", "en_vctk_p240_00000_female.mp3",
+          "jfk.flac")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _turns(data: Path) -> list[np.ndarray]:
+    """Spoken turns of 2-6 s cut from the recordings at their quietest points."""
+    turns = []
+    for name in SPEECH:
+        x = decode_audio(data / name, 16000).samples
+        step = 16000 * 4
+        for i in range(0, len(x) - 16000, step):
+            turns.append(x[i:i + step].astype(np.float32))
+    return turns
+
+
+async def _speaker(url: str, turns: list[np.ndarray], until: float, idx: int) -> dict[str, int]:
+    import websockets
+
+    sent = replies = asked = 0
+    async with websockets.connect(url, max_size=2**23) as ws:
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "avatar": "mona-lisa"}))
+        while not (isinstance(m := await ws.recv(), str) and json.loads(m)["type"] == "ready"):
+            pass
+        k = idx
+        while time.monotonic() < until:
+            clip = turns[k % len(turns)]
+            k += 1
+            for i in range(0, len(clip) - 511, 512):
+                await ws.send(bytes([MIC]) + (clip[i:i + 512] * 32767).astype("<i2").tobytes())
+                sent += 1
+                await _drain(ws)
+                await asyncio.sleep(0.032)
+            asked += 1
+            voiced = False
+            end = time.monotonic() + 12
+            silence = bytes([MIC]) + bytes(1024)
+            while time.monotonic() < end:  # a polite user: silence until the answer is heard
+                await ws.send(silence)
+                sent += 1
+                voiced = await _drain(ws) or voiced
+                await asyncio.sleep(0.032)
+                if voiced and time.monotonic() > end - 6:
+                    break
+            replies += voiced
+    return {"sent": sent, "asked": asked, "replies": replies}
+
+
+async def _drain(ws: Any) -> bool:
+    """Read what arrived; True if some of it was the avatar's voice."""
+    voiced = False
+    while True:
+        try:
+            msg = await asyncio.wait_for(ws.recv(), timeout=0.001)
+        except TimeoutError:
+            return voiced
+        if isinstance(msg, bytes) and msg[0] == AUDIO:
+            pcm = np.frombuffer(msg[9:], "<i2")
+            voiced = voiced or (len(pcm) > 0 and int(np.abs(pcm).max()) > 300)
+
+
+def _start(port: int, log: Path, llm: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "COMPANION_MAX_SESSIONS": "16"}
+    proc = subprocess.Popen([sys.executable, "-m", "companion.cli", "serve", "--port", str(port),
+                             "--llm", llm], stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            env=env)
+    deadline = time.monotonic() + 300
+    while "is live at" not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"serve did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.5)
+    return proc
+
+
+async def _soak(url: str, pid: int, turns: list[np.ndarray], sessions: int, minutes: float,
+                samples: list[tuple[float, float]]) -> dict[str, Any]:
+    t0 = time.monotonic()
+    until = t0 + minutes * 60
+
+    async def sample() -> None:
+        while time.monotonic() < until + 30:
+            samples.append((round(time.monotonic() - t0, 1), round(rss_mb(pid), 1)))
+            await asyncio.sleep(5)
+
+    async def attack() -> dict[str, Any]:
+        total: dict[str, Any] = {"messages_sent": 0, "connections": 0, "error_events": 0}
+        seed = 0
+        while time.monotonic() < until:
+            r = await fuzz(url, connections=8, messages=200, parallel=2, seed=seed)
+            seed += 1
+            for key in total:
+                total[key] += getattr(r, key)
+        return total
+
+    sampler = asyncio.create_task(sample())
+    results = await asyncio.gather(*(_speaker(url, turns, until, i) for i in range(sessions)),
+                                   attack())
+    sampler.cancel()
+    speakers = results[:-1]
+    return {"speakers": speakers, "fuzz": results[-1]}
+
+
+def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
+        llm: str = "embedded") -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = out_dir / "soak-serve.log"
+    port = free_port()
+    proc = _start(port, log, llm)
+    url = f"ws://127.0.0.1:{port}/ws"
+    turns = _turns(data)
+    try:
+        at_start = rss_mb(proc.pid)
+        asyncio.run(_speaker(url, turns, time.monotonic() + 20, 0))  # warm-up session
+        time.sleep(10)
+        baseline = rss_mb(proc.pid)
+        samples: list[tuple[float, float]] = []
+        body = asyncio.run(_soak(url, proc.pid, turns, sessions, minutes, samples))
+        time.sleep(20)  # every connection closed; give the server time to let go
+        after = rss_mb(proc.pid)
+        alive = proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = log.read_text(errors="replace")
+    result = {
+        "cpu": cpu_model(), "sessions": sessions, "minutes": minutes, "llm": llm,
+        "server_alive": alive, "tracebacks": text.count("Traceback"),
+        "error_lines": sum(1 for line in text.splitlines() if "ERROR" in line),
+        "messages_sent": body["fuzz"]["messages_sent"] + sum(s["sent"] for s in
+                                                             body["speakers"]),
+        "fuzz": body["fuzz"], "turns_asked": sum(s["asked"] for s in body["speakers"]),
+        "replies_received": sum(s["replies"] for s in body["speakers"]),
+        "rss_mb": {"start": round(at_start), "baseline": round(baseline),
+                   "peak": round(max(v for _, v in samples)) if samples else None,
+                   "after": round(after),
+                   "after_vs_baseline": round(after / baseline - 1, 3)},
+        "rss_over_time": samples}
+    (out_dir / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result

@@ -1,0 +1,224 @@
+"""Settings: the one home of defaults. A TOML file, then the environment, then command-line flags.
+
+The file is `--config FILE`, else COMPANION_CONFIG, else ~/.config/companion/config.toml when it
+exists. Every setting also reads from the environment as COMPANION_<NAME> (upper case), which
+wins over the file; flags given on the command line win over both. Unknown keys and values of the
+wrong kind are errors that name the key and where it came from. `companion config` prints the
+settings in force and where each came from; docs/settings.md lists them.
+
+This module imports nothing of the project but its errors, so any module may ask it for a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from companion.errors import InputError
+
+ATTESTATION = ("auto", "allowed", "clips-only")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # models
+    llm: str = field(default="auto", metadata=_doc(
+        "auto | embedded[:NAME] | llamacpp:FILE.gguf | transformers:DIR_OR_GGUF | openai:MODEL"))
+    llm_base_url: str = field(default="", metadata=_doc(
+        "an OpenAI-compatible endpoint (…/v1) that `auto` tries first and `openai:` uses"))
+    llm_model: str = field(default="", metadata=_doc("the model to ask that endpoint for"))
+    llm_api_key: str = field(default="", metadata=_doc("bearer token for that endpoint"))
+    stt: str = field(default="faster-whisper:tiny.en", metadata=_doc(
+        "faster-whisper:tiny.en | faster-whisper:base | openai-whisper:FILE.pt"))
+    voice: str = field(default="piper", metadata=_doc("piper | espeak"))
+    turn: str = field(default="smart", metadata=_doc(
+        "smart: Smart Turn ends a finished turn after ~200 ms; silence: silence_ms decides"))
+    allow_download: bool = field(default=False, metadata=_doc(
+        "let transformers fetch a model id from the Hugging Face hub"))
+    # the conversation
+    avatar: str = field(default="mona-lisa", metadata=_doc("the avatar a conversation starts with"))
+    persona: str = field(default="companion", metadata=_doc("the persona it starts with"))
+    max_tokens: int = field(default=48, metadata=_doc("longest spoken reply, in tokens"))
+    silence_ms: int = field(default=600, metadata=_doc("silence that ends a turn (turn=silence)"))
+    barge_in_ms: int = field(default=300, metadata=_doc(
+        "speech that counts as a turn and interrupts the avatar"))
+    fps: int = field(default=25, metadata=_doc("frames per second of the live face (25|30|40)"))
+    label: bool = field(default=True, metadata=_doc("the visible 'AI-generated' label"))
+    # the server
+    host: str = field(default="127.0.0.1", metadata=_doc("address `serve` binds"))
+    port: int = field(default=8000, metadata=_doc("port `serve` listens on"))
+    token: str = field(default="", metadata=_doc(
+        "access token; required when host is not this computer"))
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=_doc(
+        "page origins allowed besides the server's own"))
+    max_sessions: int = field(default=8, metadata=_doc("conversations at once"))
+    jpeg_quality: int = field(default=80, metadata=_doc("quality of the streamed frames"))
+    attestation: str = field(default="auto", metadata=_doc(
+        "may a typed claim ('artwork', 'synthetic') stand in for a consent clip? allowed | "
+        "clips-only | auto (allowed on this computer, clips-only when served beyond it)"))
+    # places
+    data: str = field(default="", metadata=_doc(
+        "consent registry and portraits (default: ~/.cache/companion-data)"))
+    cache: str = field(default="", metadata=_doc(
+        "derived files: rigs (default: $XDG_CACHE_HOME/companion)"))
+    model_cache: str = field(default="", metadata=_doc(
+        "converted models (default: inside cache)"))
+    avatars: str = field(default="", metadata=_doc("bundled avatars (default: the package's)"))
+    prompts: str = field(default="", metadata=_doc("personas (default: the package's)"))
+    debug: bool = field(default=False, metadata=_doc("print tracebacks of internal errors"))
+
+    def validate(self) -> Settings:
+        if self.fps not in (25, 30, 40):
+            raise InputError(f"fps {self.fps} is not supported", "use 25, 30 or 40")
+        if self.voice not in ("piper", "espeak"):
+            raise InputError(f"unknown voice {self.voice!r}", "use piper or espeak")
+        if self.turn not in ("smart", "silence"):
+            raise InputError(f"unknown turn detection {self.turn!r}", "use smart or silence")
+        if self.attestation not in ATTESTATION:
+            raise InputError(f"attestation {self.attestation!r} is not a policy",
+                             "use " + ", ".join(ATTESTATION))
+        for name, low, high in (("max_tokens", 1, 2048), ("silence_ms", 100, 10000),
+                                ("barge_in_ms", 50, 5000), ("port", 1, 65535),
+                                ("max_sessions", 1, 256), ("jpeg_quality", 10, 100)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise InputError(f"{name} = {value} is out of range", f"use {low}–{high}")
+        return self
+
+    @property
+    def local(self) -> bool:
+        """Served only to this computer?"""
+        return self.host in LOCAL_HOSTS
+
+    @property
+    def attestation_allowed(self) -> bool:
+        if self.attestation == "auto":
+            return self.local
+        return self.attestation == "allowed"
+
+    def data_dir(self) -> Path:
+        return Path(self.data) if self.data else self.cache_dir().with_name("companion-data")
+
+    def cache_dir(self) -> Path:
+        if self.cache:
+            return Path(self.cache)
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        return Path(xdg) / "companion"
+
+    def model_cache_dir(self) -> Path:
+        return Path(self.model_cache) if self.model_cache else self.cache_dir()
+
+
+def _coerce(name: str, kind: Any, value: Any, where: str) -> Any:
+    """`value` from a file or the environment as the setting's type, or a clear error."""
+    text = isinstance(value, str)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if text and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            return value.lower() in ("1", "true", "yes", "on")
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if text and value.strip().lstrip("-").isdigit() and len(value) < 12:
+            return int(value)
+    elif kind == "str":
+        if text:
+            return value
+    elif kind == "tuple[str, ...]":
+        if text:
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    want = {"bool": "true or false", "int": "a whole number", "str": "text",
+            "tuple[str, ...]": "a list of text"}.get(str(kind), str(kind))
+    raise InputError(f"setting {name!r} from {where} must be {want}, not {value!r}")
+
+
+def config_file(explicit: str | Path | None = None,
+                env: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise InputError(f"settings file not found: {path}")
+        return path
+    if env.get("COMPANION_CONFIG"):
+        path = Path(env["COMPANION_CONFIG"])
+        if not path.is_file():
+            raise InputError(f"COMPANION_CONFIG names a file that is not there: {path}")
+        return path
+    default = Path(os.path.expanduser("~/.config/companion/config.toml"))
+    return default if default.is_file() else None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read the settings file {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"the settings file {path} is not valid TOML: {e}") from None
+    # sections are only for the reader's eye: [server] port = 8000 is the setting 'port'
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(file: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Defaults ← the file ← COMPANION_* environment ← `overrides` (flags; None = not given)."""
+    env = os.environ if env is None else env
+    kinds = {f.name: str(f.type) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_file(file, env)
+    if path is not None:
+        for key, value in _read_file(path).items():
+            if key not in kinds:
+                raise InputError(f"unknown setting {key!r} in {path}",
+                                 "see docs/settings.md for the settings there are")
+            values[key] = _coerce(key, kinds[key], value, str(path))
+    for name, kind in kinds.items():
+        var = f"COMPANION_{name.upper()}"
+        if var in env:
+            values[name] = _coerce(name, kind, env[var], f"the environment ({var})")
+    for name, value in overrides.items():
+        if name not in kinds:
+            raise TypeError(f"no setting {name!r}")
+        if value is not None:
+            values[name] = value
+    return Settings(**values).validate()
+
+
+def current() -> Settings:
+    """The settings of this process as the file and the environment give them (no flags):
+    for the modules that only need a path."""
+    return load_settings()
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(name, value, what it is) for every setting; secrets shown as set or not."""
+    rows = []
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        shown = ("(set)" if value else "") if f.name in ("token", "llm_api_key") else repr(value)
+        rows.append((f.name, shown, f.metadata.get("doc", "")))
+    return rows
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes).validate()

@@ -1,0 +1,225 @@
+"""One websocket conversation: the handshake, then three tasks — receive (microphone, typed
+text, controls), send frames (JPEG + the avatar's voice) and send events — until either side
+ends it. Every exit path cancels and awaits the tasks and stops the session, so a dropped
+connection leaves no work behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from companion.config import current
+from companion.errors import CompanionError
+from companion.face.live import LiveFace
+from companion.pipeline import cancel_all
+from companion.server import protocol as P
+from companion.session import VoiceSession
+
+log = logging.getLogger("companion.server")
+CHUNK = 512  # samples the VAD takes at a time (32 ms at 16 kHz)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    max_messages_per_s: float = 150.0  # mic audio arrives ~30 times a second
+    max_errors: int = 20
+    jpeg_quality: int = 80
+    hello_timeout_s: float = 15.0
+
+
+class RateLimit:
+    def __init__(self, per_s: float) -> None:
+        self.per_s = per_s
+        self.tokens = per_s
+        self.last = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.per_s, self.tokens + (now - self.last) * self.per_s)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Closed(Exception):
+    """The conversation is over (the client left, or it was closed for a reason sent)."""
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, sid: int, limits: ConnectionLimits,
+                 make: Callable[[P.Hello], tuple[VoiceSession, LiveFace]]) -> None:
+        self.ws = ws
+        self.sid = sid
+        self.limits = limits
+        self.make = make
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
+        self._pending = np.zeros(0, np.float32)
+        self.handsfree = True
+        self.talking = False
+
+    async def run(self) -> None:
+        """The whole conversation; returns when it is over, whoever ended it."""
+        try:
+            hello = await self._handshake()
+            session, live = await self._open(hello)
+        except (Closed, WebSocketDisconnect):
+            return
+        session.listener = self._listen
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await session.start()
+            await self._send_text(P.event(
+                "ready", protocol=P.PROTOCOL, session=self.sid, fps=live.fps,
+                sample_rate=live.sample_rate, avatar=hello.avatar, persona=session.persona.key,
+                name=session.persona.name, llm=session.llm.name, llm_reason=session.llm.reason))
+            tasks = [asyncio.create_task(self._send_frames(session, live), name="send frames"),
+                     asyncio.create_task(self._send_events(), name="send events")]
+            receive = asyncio.create_task(self._receive(session), name="receive")
+            # whichever ends first ends the conversation (the client left, or the face stopped)
+            await asyncio.wait([receive, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            tasks.append(receive)
+        except (Closed, WebSocketDisconnect):
+            pass
+        finally:
+            live.close()
+            await cancel_all(tasks)
+            await session.stop()
+            _report_bugs(tasks)
+
+    # ------------------------------------------------------------------ start
+    async def _handshake(self) -> P.Hello:
+        try:
+            first = await asyncio.wait_for(self.ws.receive_text(), self.limits.hello_timeout_s)
+            hello = P.parse_text(first)
+            if not isinstance(hello, P.Hello):
+                raise P.ProtocolError("the first message must be hello")
+            return hello
+        except (TimeoutError, P.ProtocolError, KeyError) as e:
+            why = "no hello in time" if isinstance(e, TimeoutError) else str(e)
+            await self._fail(f"bad start: {why}", 1008)
+        raise Closed  # pragma: no cover - _fail raises
+
+    async def _open(self, hello: P.Hello) -> tuple[VoiceSession, LiveFace]:
+        try:
+            return await asyncio.to_thread(self.make, hello)
+        except CompanionError as e:
+            await self._fail(str(e), 1011)
+        raise Closed  # pragma: no cover - _fail raises
+
+    async def _fail(self, message: str, code: int) -> None:
+        """A fatal error: tell the client why, close, and end the conversation."""
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await self.ws.send_text(P.event("error", message=message, fatal=True))
+            await self.ws.close(code=code)
+        raise Closed
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.ws.send_text(text)
+        except (RuntimeError, OSError) as e:  # the socket went away under us
+            raise Closed from e
+
+    # ------------------------------------------------------------------ out
+    def _listen(self, ev: dict[str, Any]) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a client that reads nothing loses events
+            self.outbox.put_nowait(ev)
+
+    async def _send_events(self) -> None:
+        while True:
+            ev = await self.outbox.get()
+            await self._send_text(P.event(ev.pop("type"), **ev))
+
+    async def _send_frames(self, session: VoiceSession, live: LiveFace) -> None:
+        try:
+            await self._stream_frames(session, live)
+        except CompanionError as e:
+            # e.g. the portrait's consent was revoked mid-conversation: the face stops and the
+            # user is told why
+            await self._fail(str(e), 1011)
+
+    async def _stream_frames(self, session: VoiceSession, live: LiveFace) -> None:
+        state = ""
+        quality = [int(cv2.IMWRITE_JPEG_QUALITY), self.limits.jpeg_quality]
+        async for frame in session.frames(realtime=True):
+            if live.state != state:
+                state = live.state
+                await self._send_text(P.event("state", state=state))
+            # ~3-6 ms a frame: off the event loop, which also carries the microphone and events
+            jpeg = await asyncio.to_thread(encode_jpeg, frame.video.image, quality)
+            try:
+                if jpeg is not None:
+                    await self.ws.send_bytes(P.video_message(frame.video.pts, jpeg))
+                await self.ws.send_bytes(P.audio_message(frame.audio.pts, frame.audio.samples))
+            except (RuntimeError, OSError) as e:
+                raise Closed from e
+
+    # ------------------------------------------------------------------ in
+    async def _receive(self, session: VoiceSession) -> None:
+        limit = RateLimit(self.limits.max_messages_per_s)
+        errors = 0
+        while True:
+            msg = await self.ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            if not limit.allow():
+                await self._fail("too many messages", 1008)
+            try:
+                await self._handle(session, msg)
+            except P.ProtocolError as e:
+                errors += 1
+                await self._send_text(P.event("error", message=str(e)))
+                if errors > self.limits.max_errors:
+                    await self._fail("too many bad messages", 1008)
+
+    async def _handle(self, session: VoiceSession, msg: MutableMapping[str, Any]) -> None:
+        if msg.get("bytes") is not None:
+            samples = P.parse_mic(msg["bytes"])
+            if not self.handsfree and not self.talking:
+                return  # push-to-talk: the mic counts only while held
+            self._pending = np.concatenate([self._pending, samples])
+            while len(self._pending) >= CHUNK:
+                await session.feed(self._pending[:CHUNK])
+                self._pending = self._pending[CHUNK:]
+            return
+        if msg.get("text") is None:
+            return
+        m = P.parse_text(msg["text"])
+        if isinstance(m, P.Typed):
+            session.type_text(m.text)
+        elif isinstance(m, P.Mode):
+            self.handsfree = m.handsfree
+        elif isinstance(m, P.PushToTalk):
+            self.talking = m.down
+            if not m.down:
+                await session.release_talk()  # releasing the button ends the turn
+        elif isinstance(m, P.Ping):
+            await self._send_text(P.event("pong", t=m.t, server=time.time()))
+        elif isinstance(m, P.Hello):
+            raise P.ProtocolError("hello was already received")
+
+
+def _report_bugs(tasks: list[asyncio.Task[None]]) -> None:
+    """A task that died of anything but the conversation ending is a bug: one line in the log
+    (the whole traceback with COMPANION_DEBUG=1); the server goes on."""
+    for t in tasks:
+        exc = None if t.cancelled() else t.exception()
+        if exc is not None and not isinstance(exc, (Closed, WebSocketDisconnect)):
+            log.error("connection task %s failed: %s: %s", t.get_name(),
+                      type(exc).__name__, exc, exc_info=exc if current().debug else None)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: list[int]) -> bytes | None:
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), quality)
+    return jpeg.tobytes() if ok else None
