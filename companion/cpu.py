@@ -10,6 +10,7 @@ on one thread, small ONNX models run on one thread without spinning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,3 +71,18 @@ def cpu_model() -> str:
     units = [u for u, f in (("AMX", "amx_tile"), ("AVX-512", "avx512f"), ("AVX2", "avx2"))
              if f in flags]
     return f"{name}, {len(os.sched_getaffinity(0))} cores, {' + '.join(units) or 'no AVX2'}"
+
+
+def release_memory() -> None:
+    """Give freed heap back to the system (glibc keeps it in per-thread arenas otherwise, so a
+    server's RSS only grows as sessions come and go). Blocking; a no-op off glibc."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).malloc_trim(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,6 +25,8 @@ from companion.session import VoiceSession
 from companion.wiring import Models
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 
+MADE: weakref.WeakSet[VoiceSession] = weakref.WeakSet()  # sessions the server built
+
 
 @pytest.fixture(scope="module")
 def server(mona: Rig) -> Iterator[LiveServer]:
@@ -33,7 +36,9 @@ def server(mona: Rig) -> Iterator[LiveServer]:
         # the server's own check of the hello, then the wiring, with scripted models
         models = Models(ScriptedSTT(["hello"]), ScriptedLLM(["Nice to meet you."] * 5),
                         ToneTTS(), None)
-        return session_maker(models, settings)(hello)
+        session, live = session_maker(models, settings)(hello)
+        MADE.add(session)
+        return session, live
 
     limits = ConnectionLimits(max_messages_per_s=100)
     with LiveServer(make, ServerConfig(max_sessions=3, limits=limits)) as srv:
@@ -185,6 +190,7 @@ def test_a_fuzzing_run_leaves_no_traceback_and_every_slot_free(
     """Hostile clients get error events or a close; nothing is logged as an error (no
     traceback, no task destroyed while pending), the session slots all come back, and a
     well-behaved client is still answered."""
+    import gc
     import logging
     import time
 
@@ -200,4 +206,6 @@ def test_a_fuzzing_run_leaves_no_traceback_and_every_slot_free(
     assert server.hub.active == 0
     problems = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not problems, [r.getMessage() for r in problems][:5]
+    gc.collect()
+    assert len(MADE) == 0  # every closed conversation was let go: nothing holds on to it
     test_typed_turn_gets_a_spoken_reply_with_frames(server)

@@ -19,6 +19,7 @@ import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from companion.config import current
+from companion.cpu import release_memory
 from companion.errors import CompanionError
 from companion.face.live import LiveFace
 from companion.pipeline import cancel_all
@@ -97,6 +98,7 @@ class Connection:
             await cancel_all(tasks)
             await session.stop()
             _report_bugs(tasks)
+            await asyncio.to_thread(release_memory)
 
     # ------------------------------------------------------------------ start
     async def _handshake(self) -> P.Hello:
