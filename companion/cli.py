@@ -79,7 +79,12 @@ def cmd_render(a: argparse.Namespace) -> None:
 
     opts = _options(a)
     rig = _rig(a)
-    speech = engine.speech_from_file(a.audio, a.transcript)
+    recognise = None
+    if not a.transcript:
+        from companion.stt import make_stt
+
+        recognise = make_stt(load_settings(a.config).stt).words
+    speech = engine.speech_from_file(a.audio, a.transcript, recognise)
     _finish(a, rig, speech, opts)
 
 

@@ -215,7 +215,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     rows = []
     for f in fields(Settings):
         value = getattr(settings, f.name)
-        shown = ("(set)" if value else "") if f.name in ("token", "llm_api_key") else repr(value)
+        shown = ("(set)" if value else "(not set)") if f.name in ("token", "llm_api_key") \
+            else repr(value)
         rows.append((f.name, shown, f.metadata.get("doc", "")))
     return rows
 

@@ -60,6 +60,24 @@ class Phoneme:
 
 
 @dataclass(frozen=True)
+class Word:
+    """A recognised word and when it was said (seconds from the start of the audio)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Message:
+    """One line of a conversation as a language model sees it."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
 class SpeechSegment(DataFrame):
     """Synthesized or recorded speech with its phone timings (relative to the segment start)."""
 
@@ -151,3 +169,22 @@ __all__ = [
     "UserTurn",
     "VideoFrame",
 ]
+
+
+@dataclass(frozen=True)
+class FirstToken:
+    """Stage report: the model's first words of this turn's reply have arrived."""
+
+    turn: int
+
+
+@dataclass(frozen=True)
+class StageFailed:
+    """Stage report: a stage failed on this turn (0: while starting); the conversation goes on."""
+
+    stage: str  # "llm" | "tts"
+    turn: int
+    error: str
+
+
+StageReport = FirstToken | StageFailed

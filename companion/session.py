@@ -21,10 +21,12 @@ from companion.dialogue.persona import Persona
 from companion.face.live import LiveFace, TimedFrame
 from companion.frames import (
     AudioFrame,
+    FirstToken,
     Frame,
     InterruptFrame,
     ReplyEnd,
     ReplySpeech,
+    StageReport,
     UserTurn,
 )
 from companion.llm.base import LLM, LLMOptions
@@ -282,17 +284,17 @@ class VoiceSession:
                 return r
         return None
 
-    def _stage_event(self, kind: str, turn: int, text: str) -> None:
-        rec = self._record(turn)
+    def _stage_event(self, report: StageReport) -> None:
+        rec = self._record(report.turn)
         if rec is None:
             return
-        if kind == "llm_first_token":
+        if isinstance(report, FirstToken):
             rec.times.setdefault("llm_first_token", self.now())
-        elif kind.endswith("_error"):
-            rec.errors.append(f"{kind}: {text}")
-            rec.failed = rec.failed or kind == "llm_error"
-            what = "language model" if kind == "llm_error" else "voice"
-            self._tell("error", message=f"The {what} had a problem; the conversation goes on.")
+            return
+        rec.errors.append(f"{report.stage}_error: {report.error}")
+        rec.failed = rec.failed or report.stage == "llm"
+        what = "language model" if report.stage == "llm" else "voice"
+        self._tell("error", message=f"The {what} had a problem; the conversation goes on.")
 
     async def _sink(self, frame: Frame) -> None:
         if isinstance(frame, ReplySpeech):

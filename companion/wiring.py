@@ -21,7 +21,8 @@ from companion.errors import InputError
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
-from companion.llm import LLM, Endpoint, LLMOptions, Message, make_llm
+from companion.frames import Message
+from companion.llm import LLM, Endpoint, LLMOptions, make_llm
 from companion.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
 from companion.tts import TTS, make_tts

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from companion.frames import AudioFrame, Phoneme, SpeechSegment
-from companion.llm.base import LLM, LLMOptions, Message
-from companion.stt.base import STT, Word
+from companion.frames import AudioFrame, Message, Phoneme, SpeechSegment, Word
+from companion.llm.base import LLM, LLMOptions
+from companion.stt.base import STT
 from companion.tts.base import TTS
 
 

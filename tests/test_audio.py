@@ -9,8 +9,7 @@ from companion.audio.features import analyse
 from companion.audio.io import decode_audio, resample
 from companion.errors import InputError
 from companion.face import align
-from companion.frames import AudioFrame
-from companion.stt.base import Word
+from companion.frames import AudioFrame, Word
 
 
 @pytest.mark.parametrize("name,seconds", [("jfk.flac", 11.0),

@@ -55,3 +55,10 @@ def test_secrets_are_not_printed() -> None:
                                         "sk-1"}))}
     assert rows["token"] == "(set)" and rows["llm_api_key"] == "(set)"
     assert "s3cret" not in str(rows) and "sk-1" not in str(rows)
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
+    for name, _, what in describe(Settings()):
+        assert f"| `{name}` |" in doc, name
+        assert what, f"{name} has no description"

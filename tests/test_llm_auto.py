@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from companion.config import load_settings
-from companion.llm import Endpoint, LLMOptions, Message
+from companion.frames import Message
+from companion.llm import Endpoint, LLMOptions
 from companion.llm.auto import NOTICE, FallbackLLM, auto_llm, probe
 from companion.llm.embedded import embedded_llm
 from companion.wiring import endpoint

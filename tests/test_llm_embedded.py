@@ -12,7 +12,8 @@ import pytest
 from companion.bench.replies import check, score, summary
 from companion.bench.reply_set import CASES, ReplyCase
 from companion.dialogue.persona import load_persona
-from companion.llm.base import LLM, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, LLMOptions
 from companion.llm.embedded import DEFAULT, EMBEDDED, assemble, embedded_llm
 from companion.llm.llamacpp import LlamaCppLLM
 from companion.llm.transcript import transcript_prompt

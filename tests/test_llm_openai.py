@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from companion.llm import LLMError, LLMOptions, Message
+from companion.frames import Message
+from companion.llm import LLMError, LLMOptions
 from companion.llm.openai_compat import OpenAICompatLLM
 
 

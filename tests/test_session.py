@@ -217,8 +217,7 @@ def test_speech_while_the_last_turn_is_still_being_transcribed_joins_it(mona: Ri
     become one turn, in the order spoken, answered once."""
     import time
 
-    from companion.frames import AudioFrame
-    from companion.stt.base import Word
+    from companion.frames import AudioFrame, Word
     from companion.vad import TurnEvent
 
     class SlowSTT(ScriptedSTT):

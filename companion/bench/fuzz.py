@@ -79,7 +79,7 @@ async def _one(url: str, rng: random.Random, messages: int, result: FuzzResult,
 
     result.connections += 1
     try:
-        async with websockets.connect(url, max_size=2**23, open_timeout=20,
+        async with websockets.connect(url, max_size=2**23, open_timeout=20, ping_interval=None,
                                       origin=Origin(origin) if origin else None) as ws:
             # half come in properly first, to reach the conversation with the rest
             hello = HELLOS[0] if rng.random() < 0.5 else rng.choice(HELLOS[1:])

@@ -16,13 +16,14 @@ from companion.face import engine
 from companion.face.motion import MotionControls
 from companion.face.rig import build_rig
 from companion.frames import AudioFrame
+from companion.stt import make_stt
 
 CLIPS = ("jfk.flac", "en_librispeech_198-209-0000_female.ogg")
 
 
 def lipsync(rig: Any, path: Path) -> dict[str, Any]:
     opts = engine.RenderOptions(label=False)
-    speech = engine.speech_from_file(path)
+    speech = engine.speech_from_file(path, recognise=make_stt().words)
     params = engine.plan(speech, speech.duration, opts)
     frames = list(engine.frames(rig, params, opts))
     tr = Q.track(frames)

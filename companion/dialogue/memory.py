@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from companion.llm.base import Message
+from companion.frames import Message
 
 
 @dataclass

@@ -18,8 +18,7 @@ import numpy as np
 from companion import models
 from companion.audio.features import Features
 from companion.face.visemes import ARPABET, VOWELS
-from companion.frames import Phoneme
-from companion.stt.base import Word
+from companion.frames import Phoneme, Word
 
 _dict: dict[str, list[str]] | None = None
 _lock = threading.Lock()

@@ -7,7 +7,7 @@ live sessions uses the same motion and render steps.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from companion.errors import ConsentError, InputError
 from companion.face import align
 from companion.face.motion import MotionControls, generate
 from companion.face.rig import Rig
-from companion.frames import AudioFrame, Phoneme, SpeechSegment
+from companion.frames import AudioFrame, Phoneme, SpeechSegment, Word
 from companion.output.mp4 import Mp4Writer
 
 FPS_CHOICES = (25, 30, 40)
@@ -61,20 +61,20 @@ def speech_from_segment(seg: SpeechSegment) -> Speech:
 
 
 def speech_from_file(path: str | Path, transcript: str | None = None,
-                     stt_model: str = "tiny.en") -> Speech:
-    """Decode any audio file and find its phone timings (recogniser + audio-refined alignment,
-    or the given transcript laid over the voiced audio)."""
+                     recognise: Callable[[AudioFrame], Sequence[Word]] | None = None) -> Speech:
+    """Decode any audio file and find its phone timings: the given transcript laid over the
+    voiced audio, or the words `recognise` (a speech recogniser, handed in: the face knows no
+    speech backend) hears, refined on the audio."""
     audio16 = decode_audio(path, 16000)
     feat = analyse(audio16)
     if not feat.voiced.any():
         phones: list[Phoneme] = []
     elif transcript is not None and transcript.strip():
         phones = align.from_transcript(transcript, feat)
+    elif recognise is not None:
+        phones = align.from_words(list(recognise(audio16)), feat)
     else:
-        from companion.stt.whisper import FasterWhisperSTT
-
-        words = FasterWhisperSTT(stt_model).words(audio16)
-        phones = align.from_words(words, feat)
+        raise InputError("this audio needs a transcript or a speech recogniser")
     return Speech(audio16, tuple(phones), feat)
 
 

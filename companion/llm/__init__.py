@@ -2,7 +2,8 @@
 is here; each backend module is imported only when it is asked for."""
 
 from companion.errors import InputError
-from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions
 
 
 def make_llm(spec: str, endpoint: Endpoint | None = None, allow_download: bool = False) -> LLM:

@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from threading import Event
 
-from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions
 
 OLLAMA = "http://127.0.0.1:11434"
 NOTICE = "My usual language model is not answering, so I'll use my small built-in one. "

@@ -10,16 +10,11 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
 from companion.errors import CompanionError
+from companion.frames import Message
 
 
 class LLMError(CompanionError):
     """The model failed or timed out; the conversation goes on without this reply."""
-
-
-@dataclass(frozen=True)
-class Message:
-    role: str  # "system" | "user" | "assistant"
-    content: str
 
 
 @dataclass(frozen=True)

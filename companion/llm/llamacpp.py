@@ -19,7 +19,8 @@ from typing import Any
 
 from companion.cpu import budget
 from companion.errors import ModelError
-from companion.llm.base import LLM, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, LLMOptions
 from companion.llm.transcript import TRANSCRIPT_STOPS, chat_examples, transcript_prompt
 
 INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 with CMAKE_ARGS=\"-DGGML_NATIVE=OFF "

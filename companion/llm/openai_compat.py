@@ -9,7 +9,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
-from companion.llm.base import LLM, LLMError, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, LLMError, LLMOptions
 
 
 class OpenAICompatLLM(LLM):

@@ -4,7 +4,7 @@ short, warm, matching the user's mood, honest about being an AI."""
 
 from __future__ import annotations
 
-from companion.llm.base import Message
+from companion.frames import Message
 
 FEW_SHOT = (
     ("Hi! How are you today?", "I'm doing well, thank you for asking. How has your day been?"),

@@ -15,7 +15,8 @@ from typing import Any
 
 from companion.cache import model_cache
 from companion.errors import ModelError
-from companion.llm.base import LLM, LLMOptions, Message
+from companion.frames import Message
+from companion.llm.base import LLM, LLMOptions
 from companion.llm.transcript import TRANSCRIPT_STOPS, transcript_prefix, transcript_prompt
 
 

@@ -160,12 +160,23 @@ class Connection:
                 await self._send_text(P.event("state", state=state))
             # ~3-6 ms a frame: off the event loop, which also carries the microphone and events
             jpeg = await asyncio.to_thread(encode_jpeg, frame.video.image, quality)
+            if self._peer_gone():
+                raise Closed  # the disconnect may still be queued behind microphone audio
             try:
                 if jpeg is not None:
                     await self.ws.send_bytes(P.video_message(frame.video.pts, jpeg))
                 await self.ws.send_bytes(P.audio_message(frame.audio.pts, frame.audio.samples))
             except (RuntimeError, OSError) as e:
                 raise Closed from e
+
+    def _peer_gone(self) -> bool:
+        """Has the client's socket closed under us? The server learns it from `receive`, which
+        may be busy with audio; until then uvicorn would keep writing frames into a closed
+        transport (and asyncio logs each). Read from the server's transport, if it shows it."""
+        transport = getattr(getattr(self.ws, "_send", None), "__self__", None)
+        transport = getattr(transport, "transport", None)
+        closing = getattr(transport, "is_closing", None)
+        return bool(closing()) if callable(closing) else False
 
     # ------------------------------------------------------------------ in
     async def _receive(self, session: VoiceSession) -> None:

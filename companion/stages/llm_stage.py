@@ -10,7 +10,15 @@ from dataclasses import replace
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona
 from companion.dialogue.splitter import ClauseSplitter
-from companion.frames import DataFrame, ReplyClause, ReplyEnd, UserTurn
+from companion.frames import (
+    DataFrame,
+    FirstToken,
+    ReplyClause,
+    ReplyEnd,
+    StageFailed,
+    StageReport,
+    UserTurn,
+)
 from companion.llm.base import LLM, LLMError, LLMOptions
 from companion.pipeline import Emit, Stage
 
@@ -23,14 +31,14 @@ class LLMStage(Stage):
 
     def __init__(self, llm: LLM, memory: Memory, persona: Persona,
                  options: LLMOptions | None = None,
-                 on_event: Callable[[str, int, str], None] | None = None,
+                 on_event: Callable[[StageReport], None] | None = None,
                  max_sentences: int = 2) -> None:
         self.llm = llm
         self.memory = memory
         self.persona = persona
         self.options = replace(llm.options_for_transcript(options or LLMOptions()),
                                speaker=persona.name)
-        self._on_event = on_event or (lambda kind, turn, text: None)
+        self._on_event = on_event or (lambda report: None)
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences
 
@@ -49,7 +57,7 @@ class LLMStage(Stage):
         try:
             async for piece in self.llm.stream(messages, self.options):
                 if first:
-                    self._on_event("llm_first_token", frame.turn, "")
+                    self._on_event(FirstToken(frame.turn))
                     first = False
                 full += piece
                 for clause in splitter.push(piece):
@@ -66,7 +74,7 @@ class LLMStage(Stage):
                     index += 1
             full = " ".join(said) if said else full
         except LLMError as e:
-            self._on_event("llm_error", frame.turn, str(e))
+            self._on_event(StageFailed("llm", frame.turn, str(e)))
             await emit(ReplyClause(text=APOLOGY, turn=frame.turn, index=index, apology=True))
             await emit(ReplyEnd(text="", turn=frame.turn, failed=True))
             return

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from companion.errors import CompanionError
-from companion.frames import DataFrame, ReplyClause, ReplySpeech
+from companion.frames import DataFrame, ReplyClause, ReplySpeech, StageFailed, StageReport
 from companion.pipeline import Emit, Stage
 from companion.tts.base import TTS
 
@@ -16,10 +16,10 @@ class TTSStage(Stage):
     name = "tts"
 
     def __init__(self, tts: TTS, fallback: TTS | None = None,
-                 on_event: Callable[[str, int, str], None] | None = None) -> None:
+                 on_event: Callable[[StageReport], None] | None = None) -> None:
         self.tts = tts
         self.fallback = fallback
-        self._on_event = on_event or (lambda kind, turn, text: None)
+        self._on_event = on_event or (lambda report: None)
 
     async def start(self) -> None:
         # Load the voice now, not on the first reply; a broken voice shows up here first, and
@@ -27,7 +27,7 @@ class TTSStage(Stage):
         try:
             await asyncio.to_thread(self.tts.synthesize, "Hello.")
         except CompanionError as e:
-            self._on_event("tts_error", 0, str(e))
+            self._on_event(StageFailed("tts", 0, str(e)))
 
     async def process(self, frame: DataFrame, emit: Emit) -> None:
         if not isinstance(frame, ReplyClause):
@@ -36,13 +36,13 @@ class TTSStage(Stage):
         try:
             seg = await asyncio.to_thread(self.tts.synthesize, frame.text)
         except CompanionError as e:
-            self._on_event("tts_error", frame.turn, str(e))
+            self._on_event(StageFailed("tts", frame.turn, str(e)))
             if self.fallback is None:
                 return
             try:
                 seg = await asyncio.to_thread(self.fallback.synthesize, frame.text)
             except CompanionError as e2:
-                self._on_event("tts_error", frame.turn, str(e2))
+                self._on_event(StageFailed("tts", frame.turn, str(e2)))
                 return
         await emit(ReplySpeech(segment=seg, turn=frame.turn, index=frame.index,
                                apology=frame.apology))

@@ -1,6 +1,7 @@
 """Speech-to-text backends."""
 
-from companion.stt.base import STT, Word
+from companion.frames import Word
+from companion.stt.base import STT
 from companion.stt.whisper import FasterWhisperSTT
 
 

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from companion.errors import CompanionError
-from companion.frames import AudioFrame
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: float
-    end: float
-    probability: float = 1.0
-
+from companion.frames import AudioFrame, Word
 
 T = TypeVar("T")
 

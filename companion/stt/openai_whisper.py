@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import ModelError
-from companion.frames import AudioFrame
-from companion.stt.base import STT, Word
+from companion.frames import AudioFrame, Word
+from companion.stt.base import STT
 
 
 class OpenAIWhisperSTT(STT):

@@ -10,8 +10,8 @@ from typing import Any
 from companion import models
 from companion.cache import model_cache
 from companion.cpu import budget
-from companion.frames import AudioFrame
-from companion.stt.base import STT, Word
+from companion.frames import AudioFrame, Word
+from companion.stt.base import STT
 
 _cache: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()

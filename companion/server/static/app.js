@@ -13,6 +13,9 @@ const stats = window.__companion = {
   // measured here, on the audio clock: end of the user's speech (mic level) → when the avatar's
   // first voiced audio plays; and frames drawn per second while the avatar speaks
   heardLatency: [], fpsSpeaking: [],
+  // barge-in, on the same clock: when the user's speech began (mic level), when the server's
+  // interruption arrived, and the avatar's voiced audio as [start, end, stopped] spans
+  speechStarts: [], interruptedAt: [], voice: [],
 };
 let speechEnd = null, lastVoice = null;  // AudioContext seconds
 
@@ -98,7 +101,11 @@ function onEvent(m) {
       stats.interrupted++;
       // drop what is scheduled but not yet heard
       const now = audioCtx().currentTime;
-      sources = sources.filter((s) => { if (s.when > now) { try { s.node.stop(); } catch (e) {} return false; } return true; });
+      stats.interruptedAt.push(now);
+      sources = sources.filter((s) => {
+        if (s.when > now) { try { s.node.stop(); } catch (e) {} s.span[2] = true; return false; }
+        return true;
+      });
       break;
     case "error": showError(m.message); if (m.fatal) stopped = true; break;
   }
@@ -133,7 +140,10 @@ function onMedia(buf) {
     }
     if (c.state === "running" && when > c.currentTime) {
       node.start(when);
-      sources.push({ node, when });
+      const span = [when, when + n / sampleRate, false];
+      stats.voice.push(span);
+      if (stats.voice.length > 2000) stats.voice = stats.voice.slice(-1000);
+      sources.push({ node, when, span });
       if (sources.length > 400) sources = sources.slice(-200);
     }
   }
@@ -168,7 +178,11 @@ function draw() {
 function trackSpeech(x, now) {
   let e = 0;
   for (let i = 0; i < x.length; i++) e += x[i] * x[i];
-  if (Math.sqrt(e / x.length) > 0.02) { lastVoice = now; return; }
+  if (Math.sqrt(e / x.length) > 0.02) {
+    if (lastVoice === null) stats.speechStarts.push(now);
+    lastVoice = now;
+    return;
+  }
   if (lastVoice !== null && now - lastVoice > 0.3) { speechEnd = lastVoice; lastVoice = null; }
 }
 
