@@ -164,6 +164,14 @@ def test_oversized_message_and_flood_close_only_that_socket(server: LiveServer) 
     asyncio.run(run())
 
 
+async def _all_slots_free(server: LiveServer, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if server.hub.active == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{server.hub.active} session slot(s) still taken")
+
+
 def test_bad_start_and_session_cap(server: LiveServer) -> None:
     async def run() -> None:
         async with websockets.connect(_ws(server)) as ws:
@@ -173,6 +181,7 @@ def test_bad_start_and_session_cap(server: LiveServer) -> None:
         async with websockets.connect(_ws(server)) as ws:
             msg = await _hello(ws, avatar="/etc/passwd")
             assert msg["type"] == "error" and "unknown avatar" in str(msg["message"])
+        await _all_slots_free(server)  # the sessions above have stopped
         conns = [await websockets.connect(_ws(server)) for _ in range(3)]
         for c in conns:
             await _hello(c)

@@ -56,8 +56,9 @@ async def _speaker(url: str, turns: list[np.ndarray], until: float, idx: int) ->
     counts = {"sent": 0, "asked": 0, "replies": 0, "dropped": 0}
     try:
         await _talk(url, turns, until, idx, counts)
-    except ConnectionClosed:
+    except ConnectionClosed as e:
         counts["dropped"] += 1
+        counts[f"closed_{e.rcvd.code if e.rcvd else 1006}"] = 1  # why, as the server said
     return counts
 
 
@@ -137,9 +138,10 @@ async def _soak(url: str, pid: int, turns: list[np.ndarray], sessions: int, minu
     async def attack() -> dict[str, Any]:
         total: dict[str, Any] = {"messages_sent": 0, "connections": 0, "error_events": 0}
         seed = 0
-        while time.monotonic() < until:
+        while time.monotonic() < until:  # a round of hostile clients every 20 s
             r = await fuzz(url, connections=8, messages=200, parallel=2, seed=seed)
             seed += 1
+            await asyncio.sleep(max(0.0, min(20.0, until - time.monotonic())))
             for key in total:
                 total[key] += getattr(r, key)
         return total
@@ -186,6 +188,7 @@ def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
         "fuzz": body["fuzz"], "turns_asked": sum(s["asked"] for s in body["speakers"]),
         "replies_received": sum(s["replies"] for s in body["speakers"]),
         "speakers_dropped": sum(s["dropped"] for s in body["speakers"]),
+        "speakers": body["speakers"],
         "server_warnings": text.count("socket.send() raised"),
         "rss_mb": {"start": round(at_start), "baseline": round(baseline),
                    "peak": round(max(v for _, v in samples)) if samples else None,

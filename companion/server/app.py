@@ -10,9 +10,11 @@ disconnect cancels its work. Models (STT, LLM, TTS) are loaded once and shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from starlette.websockets import WebSocket
 from companion.avatars import bundled
 from companion.config import Settings
 from companion.consent.gate import is_active
+from companion.cpu import release_memory
 from companion.dialogue.persona import available as personas
 from companion.errors import InputError
 from companion.face.live import LiveFace
@@ -122,11 +125,23 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         try:
             await Connection(ws, next(ids), cfg.limits, hub.make).run()
         finally:
-            hub.active -= 1
+            hub.active -= 1  # the slot is free once the session has stopped
+        await asyncio.to_thread(release_memory)
+
+    @contextlib.asynccontextmanager
+    async def more_workers(app: Starlette) -> AsyncIterator[None]:
+        # Every session runs its blocking work (rendering, JPEG, VAD, STT, TTS, LLM streaming)
+        # through asyncio.to_thread. The default pool has min(32, cores + 4) threads: on two
+        # cores six, so a few sessions waiting on the shared LLM's lock would leave no thread to
+        # render anyone's next frame. Waiting threads cost no CPU; give each session its share.
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=max(16, 6 * cfg.max_sessions),
+                                                     thread_name_prefix="companion"))
+        yield
 
     guard = make_guard(cfg.token, lambda o, h: origin_ok(o, h, cfg))
     routes = [*consent_routes(guard, cfg.attestation_allowed), Route("/", index),
               Route("/api/info", info),
               Mount("/static", StaticFiles(directory=STATIC), name="static"),
               WebSocketRoute("/ws", ws_endpoint)]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=more_workers)

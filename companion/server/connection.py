@@ -19,7 +19,6 @@ import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from companion.config import current
-from companion.cpu import release_memory
 from companion.errors import CompanionError
 from companion.face.live import LiveFace
 from companion.pipeline import cancel_all
@@ -39,14 +38,19 @@ class ConnectionLimits:
 
 
 class RateLimit:
-    def __init__(self, per_s: float) -> None:
+    """A token bucket: `per_s` messages a second on average, bursts of up to `burst_s` seconds'
+    worth. A client whose network stalled sends its queued microphone audio in one burst when
+    it recovers; that is not a flood, a sustained stream far above the rate is."""
+
+    def __init__(self, per_s: float, burst_s: float = 4.0) -> None:
         self.per_s = per_s
-        self.tokens = per_s
+        self.capacity = per_s * burst_s
+        self.tokens = self.capacity
         self.last = time.monotonic()
 
     def allow(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.per_s, self.tokens + (now - self.last) * self.per_s)
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.per_s)
         self.last = now
         if self.tokens < 1:
             return False
@@ -98,7 +102,6 @@ class Connection:
             await cancel_all(tasks)
             await session.stop()
             _report_bugs(tasks)
-            await asyncio.to_thread(release_memory)
 
     # ------------------------------------------------------------------ start
     async def _handshake(self) -> P.Hello:
