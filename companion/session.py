@@ -262,7 +262,7 @@ class VoiceSession:
         self._reply_turn = -1
         self._reply_done = True
         self.events.append({"event": "turn_continued", "t": round(self.now(), 3)})
-        self._tell("interrupted", heard="")
+        self._tell("interrupted", heard="", at=round(self.live.position, 3))
 
     def _begin_turn(self, text: str, times: dict[str, float]) -> None:
         if self._carry:
@@ -365,4 +365,6 @@ class VoiceSession:
         self._reply_done = True
         self.events.append({"event": "barge_in", "why": why, "t": round(self.now(), 3),
                             "heard": text})
-        self._tell("interrupted", heard=text)
+        # `at`: the stream time from which nothing of this reply plays; a frame rendered just
+        # before the clear may still be on its way, and the page drops its audio
+        self._tell("interrupted", heard=text, at=round(self.live.position, 3))

@@ -18,6 +18,7 @@ const stats = window.__companion = {
   speechStarts: [], interruptedAt: [], voice: [],
 };
 let speechEnd = null, lastVoice = null;  // AudioContext seconds
+let dropBefore = null;  // stream seconds: the avatar's audio before this was interrupted
 
 let ws = null, ctx = null, t0 = null, sampleRate = 22050, name = "Companion";
 let frames = [], sources = [], retry = 0, handsfree = true, micNode = null, stopped = false;
@@ -81,7 +82,7 @@ function connect() {
 function onEvent(m) {
   switch (m.type) {
     case "ready":
-      stats.connected = true; retry = 0; t0 = null; frames = [];
+      stats.connected = true; retry = 0; t0 = null; dropBefore = null; frames = [];
       sampleRate = m.sample_rate; name = m.name || name; stats.avatar = m.avatar;
       $("model").textContent = m.llm || "?";
       $("model").title = m.llm_reason || "";
@@ -102,6 +103,7 @@ function onEvent(m) {
       // drop what is scheduled but not yet heard
       const now = audioCtx().currentTime;
       stats.interruptedAt.push(now);
+      if (typeof m.at === "number") dropBefore = m.at;
       sources = sources.filter((s) => {
         if (s.when > now) { try { s.node.stop(); } catch (e) {} s.span[2] = true; return false; }
         return true;
@@ -122,6 +124,7 @@ function onMedia(buf) {
   } else if (kind === AUDIO) {
     const n = (buf.byteLength - 9) / 2;
     if (n <= 0) return;
+    if (dropBefore !== null && pts < dropBefore) return;  // rendered before an interruption
     const pcm = new Int16Array(buf.slice(9));
     let silent = true;
     for (let i = 0; i < n; i += 64) if (pcm[i] !== 0) { silent = false; break; }
