@@ -176,12 +176,21 @@ def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
         after = rss_mb(proc.pid)
         alive = proc.poll() is None
     finally:
+        # SIGTERM, as a service manager stops it: how long the server takes to exit is part of
+        # the result (killed after 30 s)
+        t_stop = time.monotonic()
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+            stopped = f"exited in {time.monotonic() - t_stop:.1f} s after SIGTERM"
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            stopped = "did not exit within 30 s of SIGTERM; killed"
     text = log.read_text(errors="replace")
     result = {
         "cpu": cpu_model(), "sessions": sessions, "minutes": minutes, "llm": llm,
-        "server_alive": alive, "tracebacks": text.count("Traceback"),
+        "server_alive": alive, "stop": stopped, "tracebacks": text.count("Traceback"),
         "error_lines": sum(1 for line in text.splitlines() if "ERROR" in line),
         "messages_sent": body["fuzz"]["messages_sent"] + sum(s["sent"] for s in
                                                              body["speakers"]),
