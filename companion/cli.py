@@ -83,7 +83,7 @@ def cmd_render(a: argparse.Namespace) -> None:
     if not a.transcript:
         from companion.stt import make_stt
 
-        recognise = make_stt(load_settings(a.config).stt).words
+        recognise = make_stt(_settings(a).stt).words
     speech = engine.speech_from_file(a.audio, a.transcript, recognise)
     _finish(a, rig, speech, opts)
 

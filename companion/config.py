@@ -11,7 +11,6 @@ This module imports nothing of the project but its errors, so any module may ask
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -204,10 +203,22 @@ def load_settings(file: str | Path | None = None, env: Mapping[str, str] | None 
     return Settings(**values).validate()
 
 
+_current: tuple[tuple[object, ...], Settings] | None = None
+
+
 def current() -> Settings:
     """The settings of this process as the file and the environment give them (no flags):
-    for the modules that only need a path."""
-    return load_settings()
+    for the modules that only need a path. Asked for on hot paths (the consent check runs once
+    a second per live stream), so it is read again only when the environment or the file
+    changed."""
+    global _current
+    path = config_file()
+    key = (tuple(sorted((k, v) for k, v in os.environ.items()
+                        if k.startswith("COMPANION_") or k == "XDG_CACHE_HOME")),
+           path, path.stat().st_mtime_ns if path is not None else None)
+    if _current is None or _current[0] != key:
+        _current = (key, load_settings(path))
+    return _current[1]
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
@@ -219,7 +230,3 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             else repr(value)
         rows.append((f.name, shown, f.metadata.get("doc", "")))
     return rows
-
-
-def replace(settings: Settings, **changes: Any) -> Settings:
-    return dataclasses.replace(settings, **changes).validate()

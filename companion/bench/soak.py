@@ -31,11 +31,9 @@ SPEECH = ("en_librispeech_198-209-0000_female.ogg", "en_vctk_p240_00000_female.m
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    import psutil
+
+    return float(psutil.Process(pid).memory_info().rss) / 2**20
 
 
 def _turns(data: Path) -> list[np.ndarray]:
