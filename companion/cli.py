@@ -290,10 +290,37 @@ def cmd_bench(a: argparse.Namespace) -> None:
         r = run_soak(Path(a.out), Path(a.data), sessions=a.sessions, minutes=a.minutes,
                      llm=a.llm)
         print(json.dumps({k: v for k, v in r.items() if k != "rss_over_time"}, indent=1))
+    elif a.what == "safety":
+        from companion.bench.safety_bench import run as run_safety
+
+        run_safety(Path(a.out))
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
         run_quality(Path(a.out), Path(a.data))
+
+
+def cmd_safety(a: argparse.Namespace) -> None:
+    """One sentence a line on stdin → its risk category, or none."""
+    from companion.safety import detect
+
+    for line in sys.stdin:
+        if line.strip():
+            risk = detect(line)
+            print(risk.category if risk else "none", flush=True)
+
+
+def cmd_practice(a: argparse.Namespace) -> None:
+    from companion.dialogue.scenario import DIFFICULTY, load_scenarios
+
+    found = load_scenarios()
+    for s in found.found.values():
+        print(f"{s.key}: {s.title} — with {s.partner_name}, {DIFFICULTY[s.difficulty][0]}; "
+              f"skills: {', '.join(k.name for k in s.skills)}")
+    for problem in found.problems:
+        print(f"not loaded: {problem}", file=sys.stderr)
+    if found.problems:
+        raise SystemExit(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--challenge", help="record: the id `consent challenge` printed")
     p.add_argument("--clip", help="record: the person's video saying the phrase")
     p.set_defaults(func=cmd_consent)
+    p = sub.add_parser("safety", help="the crisis detector: `safety check` reads sentences, one "
+                                      "a line, on stdin and prints each one's category or none")
+    p.add_argument("action", choices=("check",))
+    p.set_defaults(func=cmd_safety)
+    p = sub.add_parser("practice", help="practice scenarios: `practice list` (and any file that "
+                                        "does not load, by name and line)")
+    p.add_argument("action", choices=("list",))
+    p.set_defaults(func=cmd_practice)
     p = sub.add_parser("verify", help="is a video or image marked as companion output?")
     p.add_argument("file")
     p.set_defaults(func=cmd_verify)
@@ -383,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies", "browser", "soak"))
+                            "consent", "replies", "browser", "soak", "safety"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,

@@ -65,6 +65,23 @@ class Settings:
     attestation: str = field(default="auto", metadata=_doc(
         "may a typed claim ('artwork', 'synthetic') stand in for a consent clip? allowed | "
         "clips-only | auto (allowed on this computer, clips-only when served beyond it)"))
+    # modes and safety (the crisis safeguard itself cannot be turned off)
+    practice: bool = field(default=True, metadata=_doc(
+        "offer conversation practice (scenarios in prompts/scenarios/)"))
+    max_session_minutes: int = field(default=0, metadata=_doc(
+        "end a conversation after this many minutes (0: no limit)"))
+    crisis_resources: tuple[str, ...] = field(default=(
+        "United States: call or text 988 (Suicide & Crisis Lifeline); emergencies: 911",
+        "UK and Ireland: Samaritans 116 123 (free at any hour); emergencies: 999 or 112",
+        "Europe: emergencies 112",
+        "Elsewhere: your local emergency number; findahelpline.com lists free and confidential "
+        "helplines by country",
+    ), metadata=_doc("what the crisis notice lists (set your deployment's own)"))
+    crisis_hold_s: int = field(default=5, metadata=_doc(
+        "seconds before the crisis notice can be closed (at least 3)"))
+    reflection: str = field(default="auto", metadata=_doc(
+        "an LLM-written reflection in the practice debrief: on | off | auto (only with a served "
+        "model, llm_base_url; the small embedded models are not up to it)"))
     # places
     data: str = field(default="", metadata=_doc(
         "consent registry and portraits (default: ~/.cache/companion-data)"))
@@ -86,7 +103,13 @@ class Settings:
         if self.attestation not in ATTESTATION:
             raise InputError(f"attestation {self.attestation!r} is not a policy",
                              "use " + ", ".join(ATTESTATION))
-        for name, low, high in (("max_tokens", 1, 2048), ("silence_ms", 100, 10000),
+        if self.reflection not in ("auto", "on", "off"):
+            raise InputError(f"reflection {self.reflection!r} is not a choice",
+                             "use on, off or auto")
+        if not self.crisis_resources:
+            raise InputError("crisis_resources is empty", "list at least one place to get help")
+        for name, low, high in (("max_tokens", 1, 2048), ("crisis_hold_s", 3, 60),
+                                ("max_session_minutes", 0, 1440), ("silence_ms", 100, 10000),
                                 ("barge_in_ms", 50, 5000), ("port", 1, 65535),
                                 ("max_sessions", 1, 256), ("jpeg_quality", 10, 100)):
             value = getattr(self, name)

@@ -16,14 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from companion.config import Settings
 from companion.dialogue.memory import Memory
 from companion.dialogue.persona import Persona
+from companion.dialogue.splitter import ClauseSplitter
 from companion.face.live import LiveFace, TimedFrame
 from companion.frames import (
     AudioFrame,
     FirstToken,
     Frame,
     InterruptFrame,
+    ReplyClause,
     ReplyEnd,
     ReplySpeech,
     StageReport,
@@ -31,6 +34,7 @@ from companion.frames import (
 )
 from companion.llm.base import LLM, LLMOptions
 from companion.pipeline import Pipeline, StageError, cancel_all
+from companion.safety import STILL_HERE, CrisisNotice, detect, notice
 from companion.stages import LLMStage, TTSStage
 from companion.stt.base import STT
 from companion.tts.base import TTS
@@ -49,6 +53,12 @@ class SessionConfig:
     # before any of the reply was heard, is the same turn going on ("Hi Mona! … How are you?"
     # with a pause between): the reply is dropped and the two parts are answered as one.
     continue_s: float = 0.8
+    # Said (and shown) when the session opens: that the partner is an AI. The wiring always
+    # sets it; scripted tests that time every turn may leave it out.
+    disclosure: str = ""
+    crisis_resources: tuple[str, ...] = field(
+        default_factory=lambda: Settings().crisis_resources)
+    crisis_hold_s: int = 5
 
 
 @dataclass
@@ -61,6 +71,9 @@ class TurnRecord:
     failed: bool = False
     errors: list[str] = field(default_factory=list)
     times: dict[str, float] = field(default_factory=dict)  # event → seconds on the session clock
+    crisis: str = ""  # the safeguard answered this turn (the category it found, or "hold")
+    user_s: float | None = None  # how long the user spoke (None: typed)
+    partner_s: float = 0.0  # how much of the reply was heard, in seconds
 
     def as_dict(self) -> dict[str, Any]:
         t = self.times
@@ -71,7 +84,7 @@ class TurnRecord:
                     lat[key] = round(t[key] - t["user_end"], 3)
         return {"turn": self.turn, "user": self.user_text, "reply": self.reply_text,
                 "heard": self.heard_text, "interrupted": self.interrupted,
-                "failed": self.failed, "errors": self.errors,
+                "failed": self.failed, "errors": self.errors, "crisis": self.crisis,
                 "times": {k: round(v, 3) for k, v in t.items()}, "latency_s": lat}
 
 
@@ -108,6 +121,12 @@ class VoiceSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Whoever shows the conversation (the web page) hears about it here.
         self.listener: Callable[[dict[str, Any]], None] | None = None
+        # The safeguard: set once a risk was found, until the user chooses to go on. The audit
+        # hook gets the category only, never the words.
+        self.crisis: CrisisNotice | None = None
+        self._crisis_t = 0.0
+        self.on_crisis: Callable[[str], None] | None = None
+        self._unremembered: set[int] = set()  # turns whose words stay out of the LLM's memory
         self._llm_stage = LLMStage(llm, self.memory, persona, self.cfg.llm,
                                    on_event=self._stage_event)
         self.pipeline = Pipeline(
@@ -124,6 +143,13 @@ class VoiceSession:
         await self.pipeline.start()
         self.t0 = self.clock()
         self.live.set_state("listening")
+        self.open()
+
+    def open(self) -> None:
+        """The first thing said: that the partner is an AI."""
+        if self.cfg.disclosure:
+            self._tell("disclosure", text=self.cfg.disclosure)
+            self.say(self.cfg.disclosure, turn=0, remember=False)
 
     async def stop(self) -> None:
         await cancel_all(list(self._tasks))
@@ -172,10 +198,33 @@ class VoiceSession:
         return self.turns.push(chunk, self.vad(chunk))
 
     def type_text(self, text: str) -> None:
-        """A typed turn (communication aid): straight to the reply, no recognition."""
+        """A typed turn: straight to the reply, no recognition."""
         if self.busy:
             self.barge_in("typed")
         self._begin_turn(text, {"user_end": self.now()})
+
+    def say(self, text: str, turn: int, remember: bool = True) -> None:
+        """Speak `text` as it is, no LLM in the path (the safeguard, the disclosure, a
+        scenario's opening line). `remember`: the LLM sees it as said by the avatar."""
+        splitter = ClauseSplitter()
+        clauses = [*splitter.push(text), *splitter.flush()]
+        if not remember:
+            self._unremembered.add(turn)
+        self._reply_turn = turn
+        self._first_start = None
+        self._reply_done = False
+        for i, clause in enumerate(clauses):
+            self.pipeline.push(ReplyClause(text=clause, turn=turn, index=i))
+        self.pipeline.push(ReplyEnd(text=text, turn=turn))
+
+    def resume(self) -> bool:
+        """The user chose to go on after the crisis notice (never before its hold time)."""
+        if self.crisis is None or self.now() - self._crisis_t < self.crisis.hold_s:
+            return False
+        self.crisis = None
+        self.events.append({"event": "resumed", "t": round(self.now(), 3)})
+        self._tell("resumed")
+        return True
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -208,20 +257,22 @@ class VoiceSession:
             # latencies count from the end of the user's speech, not from when the silence
             # that followed it was long enough to end the turn
             self._last_finish = self._spawn(self._finish_turn(
-                ev.audio, spec, self.now() - ev.silence_s, self._last_finish))
+                ev.audio, spec, self.now() - ev.silence_s, self._last_finish, ev.silence_s))
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,
                                                                  sample_rate=16000))
 
     async def _finish_turn(self, audio: np.ndarray, spec: asyncio.Task[str] | None,
-                           t_end: float, after: asyncio.Task[Any] | None) -> None:
+                           t_end: float, after: asyncio.Task[Any] | None,
+                           silence_s: float = 0.0) -> None:
         times = {"user_end": t_end}
         try:
             if after is not None and not after.done():  # turns are taken in the order spoken
                 await asyncio.wait({after})
             # The speculative result covers the same speech: the turn only added silence.
             text = await spec if spec is not None else await self._transcribe(audio)
+            speech_s = max(0.0, len(audio) / 16000 - silence_s)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # recognition failed: say so, keep listening
@@ -239,7 +290,7 @@ class VoiceSession:
         if noise and not self._carry:
             self.live.set_state("listening")
             return
-        self._begin_turn("" if noise else text, times)
+        self._begin_turn("" if noise else text, times, speech_s)
 
     def _carry_on(self, text: str) -> None:
         """Keep `text` for the start of the next turn (the user has not finished)."""
@@ -264,18 +315,50 @@ class VoiceSession:
         self.events.append({"event": "turn_continued", "t": round(self.now(), 3)})
         self._tell("interrupted", heard="", at=round(self.live.position, 3))
 
-    def _begin_turn(self, text: str, times: dict[str, float]) -> None:
+    def _begin_turn(self, text: str, times: dict[str, float],
+                    speech_s: float | None = None) -> None:
         if self._carry:
             text, self._carry = f"{self._carry} {text}".strip(), ""
         self._turn += 1
-        rec = TurnRecord(self._turn, text, times=times)
+        rec = TurnRecord(self._turn, text, times=times, user_s=speech_s)
         self.records.append(rec)
         self._tell("transcript", role="user", text=text, turn=self._turn)
+        # Every user turn is checked before the LLM sees it, in every mode; nothing a persona,
+        # a scenario or a model says can skip this.
+        risk = detect(text)
+        if risk is not None or self.crisis is not None:
+            self._safeguard(rec, risk)
+            return
+        self.on_user_turn(text)
         self.memory.add("user", text)
         self._reply_turn = self._turn
         self._first_start = None
         self._reply_done = False
         self.pipeline.push(UserTurn(text=text, turn=self._turn))
+
+    def on_user_turn(self, text: str) -> None:
+        """A turn the LLM will answer (practice counts the skills in it)."""
+
+    def _safeguard(self, rec: TurnRecord, risk: Any) -> None:
+        """Leave the role at once: the fixed words, the notice, the audit row. While the notice
+        stands every turn gets the same plain answer; the role-play waits for `resume`."""
+        if self.busy:
+            self.barge_in("safeguard")
+        self._unremembered.add(rec.turn)
+        if risk is not None:
+            self.crisis = notice(risk, self.cfg.crisis_resources, self.cfg.crisis_hold_s)
+            self._crisis_t = self.now()
+            rec.crisis = risk.category
+            self.events.append({"event": "crisis", "category": risk.category,
+                                "t": round(self.now(), 3)})
+            self._tell("crisis", **self.crisis.event())
+            if self.on_crisis is not None:
+                self.on_crisis(risk.category)
+            message = self.crisis.message
+        else:
+            rec.crisis = "hold"
+            message = STILL_HERE
+        self.say(message, rec.turn, remember=False)
 
     # ------------------------------------------------------------------ output
     def _record(self, turn: int) -> TurnRecord | None:
@@ -308,6 +391,7 @@ class VoiceSession:
             rec = self._record(frame.turn)
             if rec is not None:
                 rec.times.setdefault("first_audio", self.now())
+                rec.partner_s += frame.segment.audio.duration
         elif isinstance(frame, ReplyEnd):
             if frame.turn != self._reply_turn:
                 return
@@ -315,7 +399,7 @@ class VoiceSession:
             if rec is not None:
                 rec.reply_text = frame.text
                 rec.failed = rec.failed or frame.failed
-            if frame.text and not frame.failed:
+            if frame.text and not frame.failed and frame.turn not in self._unremembered:
                 self.memory.add("assistant", frame.text)
             self._reply_done = True
         elif isinstance(frame, StageError):
@@ -355,9 +439,12 @@ class VoiceSession:
         if rec is not None:
             rec.interrupted = True
             rec.heard_text = text
+            rec.partner_s = sum(h.seconds for h in heard)
             rec.times["barge_in"] = self.now()
             generated_all = self._reply_done
-            if generated_all and rec.reply_text:
+            if rec.turn in self._unremembered:
+                pass
+            elif generated_all and rec.reply_text:
                 self.memory.replace_last_assistant(text)
             elif text:
                 self.memory.add("assistant", text)

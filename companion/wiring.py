@@ -8,7 +8,8 @@ session is built the same way everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,17 +17,23 @@ import numpy as np
 from companion.avatars import resolve
 from companion.config import Settings
 from companion.cpu import budget, limit_render_threads
-from companion.dialogue.persona import load_persona
+from companion.dialogue.debrief import Debrief
+from companion.dialogue.persona import Persona, load_persona
+from companion.dialogue.scenario import load_scenarios
 from companion.errors import InputError
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
 from companion.frames import Message
 from companion.llm import LLM, Endpoint, LLMOptions, make_llm
+from companion.practice import PracticeSession, disclosure
 from companion.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
 from companion.tts import TTS, make_tts
 from companion.vad.turns import TurnConfig
+
+log = logging.getLogger("companion.safety")
+MODES = ("companion", "practice")
 
 
 @dataclass
@@ -71,21 +78,84 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
     return m
 
 
-def session_config(settings: Settings) -> SessionConfig:
+def session_config(settings: Settings, disclose: str = "") -> SessionConfig:
     return SessionConfig(turns=TurnConfig(silence_ms=settings.silence_ms,
                                           min_speech_ms=settings.barge_in_ms),
-                         llm=LLMOptions(max_tokens=settings.max_tokens))
+                         llm=LLMOptions(max_tokens=settings.max_tokens), disclosure=disclose,
+                         crisis_resources=settings.crisis_resources,
+                         crisis_hold_s=settings.crisis_hold_s)
+
+
+def companion_disclosure(persona: Persona) -> str:
+    return f"Hello, I'm {persona.name}. I'm an AI, not a person."
+
+
+def audit_crisis(mode: str) -> Callable[[str], None]:
+    """Writes the safeguard's hits to the consent registry's audit chain: the time and the
+    category, never the words. A failing write is logged; the safeguard has already acted."""
+    def write(category: str) -> None:
+        from companion.consent.registry import ConsentRegistry
+
+        try:
+            with ConsentRegistry() as reg:
+                reg.log_event("crisis-safeguard", {"category": category, "mode": mode})
+        except Exception as e:  # the disk or the database: the user was still helped
+            log.error("could not write the crisis event to the audit log: %s", e)
+
+    return write
+
+
+def reflection_allowed(settings: Settings, llm: LLM) -> bool:
+    """Is the model good enough to write a debrief reflection? Only a served model by default:
+    the embedded ones (0.3–0.5 B parameters) write fluent nonsense about people's skills."""
+    if settings.reflection != "auto":
+        return settings.reflection == "on"
+    return bool(settings.llm_base_url) and llm.name.startswith("openai")
+
+
+def reflector(llm: LLM) -> Callable[[Debrief], Awaitable[tuple[str, str]]]:
+    async def reflect(d: Debrief) -> tuple[str, str]:
+        found = ", ".join(s.name for s in d.skills) or "none"
+        lines = "\n".join(f"Person: {t['you']}" for t in d.transcript)
+        prompt = (f"A person practised: {d.title}. Skills found in their words: {found}. "
+                  f"Their words:\n{lines}\nWrite three short, kind, specific sentences of "
+                  f"reflection for them: one strength, one thing to try, one encouragement.")
+        text = ""
+        async for piece in llm.stream([Message("user", prompt)], LLMOptions(max_tokens=120)):
+            text += piece
+        return " ".join(text.split()), llm.name
+
+    return reflect
 
 
 def new_session(models: Models, settings: Settings, avatar: str | None = None,
-                persona: str | None = None, attest: str | None = None
+                persona: str | None = None, attest: str | None = None,
+                mode: str = "companion", scenario: str = "", difficulty: int = 0
                 ) -> tuple[VoiceSession, LiveFace]:
     """One conversation: the portrait's rig (its consent is checked here, in the engine), a live
-    face and a voice session with the persona. `avatar` and `persona` default to the settings'."""
+    face and a voice session — with the persona (`mode` companion) or as a scenario's partner
+    (`mode` practice). `avatar` and `persona` default to the settings'."""
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}", "use " + " or ".join(MODES))
+    if mode == "practice" and not settings.practice:
+        raise InputError("practice mode is turned off on this server", "ask its administrator")
+    practice = load_scenarios().get(scenario) if mode == "practice" else None
+    if practice is not None and difficulty:
+        practice = practice.at(difficulty)
     av = resolve(avatar or settings.avatar, attest)
     rig = build_rig(av.image, av.consent)
     live = LiveFace(rig, RenderOptions(fps=settings.fps, label=settings.label))
-    session = VoiceSession(live, models.stt, models.llm, models.tts,
-                           load_persona(persona or settings.persona), session_config(settings),
-                           fallback_tts=models.fallback, end_of_turn=models.end_of_turn)
+    session: VoiceSession
+    if practice is not None:
+        reflect = reflector(models.llm) if reflection_allowed(settings, models.llm) else None
+        session = PracticeSession(live, models.stt, models.llm, models.tts, practice.persona(),
+                                  session_config(settings, disclosure(practice)),
+                                  scenario=practice, reflect=reflect,
+                                  fallback_tts=models.fallback, end_of_turn=models.end_of_turn)
+    else:
+        who = load_persona(persona or settings.persona)
+        session = VoiceSession(live, models.stt, models.llm, models.tts, who,
+                               session_config(settings, companion_disclosure(who)),
+                               fallback_tts=models.fallback, end_of_turn=models.end_of_turn)
+    session.on_crisis = audit_crisis(mode)
     return session, live

@@ -108,6 +108,11 @@ class ConsentRegistry:
             self.db.execute("ROLLBACK")
             raise
 
+    def log_event(self, action: str, detail: dict[str, Any]) -> None:
+        """An event that concerns no record (the crisis safeguard: its time and category, never
+        the words), in the same tamper-evident chain."""
+        self._audit(action, "-", detail)
+
     def audit_log(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT seq, ts, action, record_id, detail, prev_hash, hash "
                                "FROM audit ORDER BY seq").fetchall()

@@ -32,6 +32,7 @@ from companion.config import Settings
 from companion.consent.gate import is_active
 from companion.cpu import release_memory
 from companion.dialogue.persona import available as personas
+from companion.dialogue.scenario import load_scenarios
 from companion.errors import InputError
 from companion.face.live import LiveFace
 from companion.server import protocol as P
@@ -50,13 +51,19 @@ class ServerConfig:
     max_sessions: int = 8
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     attestation_allowed: bool = True  # may the page attest artwork/synthetic faces in writing
+    practice: bool = True
+    max_session_s: float = 0.0  # 0: no limit
+    crisis_resources: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, s: Settings) -> ServerConfig:
         return cls(token=s.token or None, allowed_origins=s.allowed_origins,
                    max_sessions=s.max_sessions,
-                   limits=ConnectionLimits(jpeg_quality=s.jpeg_quality),
-                   attestation_allowed=s.attestation_allowed)
+                   limits=ConnectionLimits(jpeg_quality=s.jpeg_quality,
+                                           max_session_s=60.0 * s.max_session_minutes),
+                   attestation_allowed=s.attestation_allowed, practice=s.practice,
+                   max_session_s=60.0 * s.max_session_minutes,
+                   crisis_resources=s.crisis_resources)
 
 
 @dataclass
@@ -83,9 +90,18 @@ def session_maker(models: Models, settings: Settings
         if not avatar_allowed(hello.avatar):
             raise InputError(f"unknown avatar {hello.avatar!r}",
                              "choose one of: " + ", ".join(bundled()))
-        return new_session(models, settings, hello.avatar, hello.persona)
+        return new_session(models, settings, hello.avatar, hello.persona, mode=hello.mode,
+                           scenario=hello.scenario, difficulty=hello.difficulty)
 
     return make
+
+
+def scenario_briefs(enabled: bool) -> dict[str, Any]:
+    """The practice scenarios the page can offer, and any file that did not load (by name)."""
+    if not enabled:
+        return {"found": [], "problems": []}
+    found = load_scenarios()
+    return {"found": [s.brief() for s in found.found.values()], "problems": found.problems}
 
 
 def origin_ok(origin: str | None, host: str | None, cfg: ServerConfig) -> bool:
@@ -108,6 +124,9 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         return JSONResponse({"protocol": P.PROTOCOL, "avatars": bundled(),
                              "portraits": await asyncio.to_thread(active_portraits),
                              "personas": personas(),
+                             "scenarios": await asyncio.to_thread(scenario_briefs, cfg.practice),
+                             "practice": cfg.practice, "crisis_resources": cfg.crisis_resources,
+                             "max_session_s": cfg.max_session_s,
                              "attestation": cfg.attestation_allowed, **hub.info})
 
     async def ws_endpoint(ws: WebSocket) -> None:

@@ -22,6 +22,7 @@ from companion.config import current
 from companion.errors import CompanionError
 from companion.face.live import LiveFace
 from companion.pipeline import cancel_all
+from companion.practice import PracticeSession
 from companion.server import protocol as P
 from companion.session import VoiceSession
 
@@ -35,6 +36,7 @@ class ConnectionLimits:
     max_errors: int = 20
     jpeg_quality: int = 80
     hello_timeout_s: float = 15.0
+    max_session_s: float = 0.0  # a deployment's limit on a conversation's length (0: none)
 
 
 class RateLimit:
@@ -73,6 +75,7 @@ class Connection:
         self._pending = np.zeros(0, np.float32)
         self.handsfree = True
         self.talking = False
+        self.ended = False  # practice over (the debrief was sent): the microphone is not heard
 
     async def run(self) -> None:
         """The whole conversation; returns when it is over, whoever ended it."""
@@ -91,6 +94,8 @@ class Connection:
                 name=session.persona.name, llm=session.llm.name, llm_reason=session.llm.reason))
             tasks = [asyncio.create_task(self._send_frames(session, live), name="send frames"),
                      asyncio.create_task(self._send_events(), name="send events")]
+            if self.limits.max_session_s > 0:
+                tasks.append(asyncio.create_task(self._time_limit(session), name="time limit"))
             receive = asyncio.create_task(self._receive(session), name="receive")
             # whichever ends first ends the conversation (the client left, or the face stopped)
             await asyncio.wait([receive, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -181,6 +186,19 @@ class Connection:
         closing = getattr(transport, "is_closing", None)
         return bool(closing()) if callable(closing) else False
 
+    async def _time_limit(self, session: VoiceSession) -> None:
+        """The deployment's session length: practice ends with its debrief, a conversation
+        closes with the reason."""
+        await asyncio.sleep(self.limits.max_session_s)
+        minutes = round(self.limits.max_session_s / 60, 1)
+        if isinstance(session, PracticeSession):
+            self.ended = True
+            await session.finish()
+            self._listen({"type": "error", "message": f"This server limits practice to "
+                                                      f"{minutes} minutes."})
+            await asyncio.Event().wait()  # the page keeps the debrief; the user leaves
+        await self._fail(f"This server limits conversations to {minutes} minutes.", 1000)
+
     # ------------------------------------------------------------------ in
     async def _receive(self, session: VoiceSession) -> None:
         limit = RateLimit(self.limits.max_messages_per_s)
@@ -204,6 +222,8 @@ class Connection:
             samples = P.parse_mic(msg["bytes"])
             if not self.handsfree and not self.talking:
                 return  # push-to-talk: the mic counts only while held
+            if self.ended or (isinstance(session, PracticeSession) and session.paused):
+                return  # a time out, or the practice is over
             self._pending = np.concatenate([self._pending, samples])
             while len(self._pending) >= CHUNK:
                 await session.feed(self._pending[:CHUNK])
@@ -213,6 +233,8 @@ class Connection:
             return
         m = P.parse_text(msg["text"])
         if isinstance(m, P.Typed):
+            if self.ended:
+                raise P.ProtocolError("the practice is over; start it again to go on")
             session.type_text(m.text)
         elif isinstance(m, P.Mode):
             self.handsfree = m.handsfree
@@ -220,6 +242,17 @@ class Connection:
             self.talking = m.down
             if not m.down:
                 await session.release_talk()  # releasing the button ends the turn
+        elif isinstance(m, P.Resume):
+            if not session.resume():
+                raise P.ProtocolError("the notice stays a few seconds, and only after a crisis")
+        elif isinstance(m, (P.Pause, P.End)):
+            if not isinstance(session, PracticeSession):
+                raise P.ProtocolError("time out and end are for practice sessions")
+            if isinstance(m, P.Pause):
+                session.pause(m.on)
+            else:
+                self.ended = True
+                await session.finish()
         elif isinstance(m, P.Ping):
             await self._send_text(P.event("pong", t=m.t, server=time.time()))
         elif isinstance(m, P.Hello):

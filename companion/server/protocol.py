@@ -22,7 +22,7 @@ VIDEO = 0x02
 AUDIO = 0x03
 MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
 MAX_TEXT = 2000  # characters of typed text
-CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping")
+CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end")
 MAX_DEPTH = 4  # client messages are flat objects; deeper nesting is refused before parsing
 MAX_DIGITS = 18  # longer numbers are refused (no float overflow, no slow big ints)
 
@@ -35,6 +35,9 @@ class ProtocolError(ValueError):
 class Hello:
     avatar: str = "mona-lisa"
     persona: str = "companion"
+    mode: str = "companion"  # or "practice", with a scenario and a difficulty (1–3; 0: its own)
+    scenario: str = ""
+    difficulty: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,24 @@ class Ping:
     t: float
 
 
-ClientMessage = Hello | Typed | PushToTalk | Mode | Ping
+@dataclass(frozen=True)
+class Pause:
+    """Practice: time out (on) or go on (off)."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
+class Resume:
+    """After the crisis notice: the user chooses to go on."""
+
+
+@dataclass(frozen=True)
+class End:
+    """Practice: end the role-play; the debrief follows."""
+
+
+ClientMessage = Hello | Typed | PushToTalk | Mode | Ping | Pause | Resume | End
 
 
 def nesting(raw: str) -> int:
@@ -119,8 +139,14 @@ def parse_text(raw: str) -> ClientMessage:
             if msg.get("protocol", PROTOCOL) != PROTOCOL:
                 raise ProtocolError(f"protocol {msg.get('protocol')} not supported (server: "
                                     f"{PROTOCOL})")
+            difficulty = msg.get("difficulty", 0)
+            if not isinstance(difficulty, int) or isinstance(difficulty, bool) \
+                    or not 0 <= difficulty <= 3:
+                raise ProtocolError("difficulty must be 0–3")
             return Hello(str(msg.get("avatar", "mona-lisa"))[:100],
-                         str(msg.get("persona", "companion"))[:50])
+                         str(msg.get("persona", "companion"))[:50],
+                         str(msg.get("mode", "companion"))[:20],
+                         str(msg.get("scenario", ""))[:80], difficulty)
         if kind == "text":
             text = str(msg["text"]).strip()
             if not text or len(text) > MAX_TEXT:
@@ -130,6 +156,12 @@ def parse_text(raw: str) -> ClientMessage:
             return PushToTalk(bool(msg["down"]))
         if kind == "mode":
             return Mode(bool(msg["handsfree"]))
+        if kind == "pause":
+            return Pause(bool(msg["on"]))
+        if kind == "resume":
+            return Resume()
+        if kind == "end":
+            return End()
         return Ping(float(msg.get("t", 0.0)))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, ProtocolError):

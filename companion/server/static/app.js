@@ -63,8 +63,10 @@ function connect() {
   ws = new WebSocket(`${proto}://${location.host}/ws${token ? "?token=" + encodeURIComponent(token) : ""}`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
+    // practice.js adds the mode, scenario and difficulty when a practice is starting
+    const extra = window.companionHello ? window.companionHello() : {};
     ws.send(JSON.stringify({ type: "hello", protocol: PROTOCOL, avatar: $("avatar-pick").value || "mona-lisa",
-                             persona: $("persona-pick").value || "companion" }));
+                             persona: $("persona-pick").value || "companion", ...extra }));
   };
   ws.onmessage = (ev) => (typeof ev.data === "string" ? onEvent(JSON.parse(ev.data)) : onMedia(ev.data));
   ws.onclose = (ev) => {
@@ -109,8 +111,11 @@ function onEvent(m) {
         return true;
       });
       break;
+    case "disclosure": $("disclosure").textContent = m.text; break;
     case "error": showError(m.message); if (m.fatal) stopped = true; break;
   }
+  // practice, the debrief and the crisis notice (practice.js)
+  if (window.onCompanionEvent) window.onCompanionEvent(m);
 }
 
 function onMedia(buf) {
@@ -251,6 +256,9 @@ function restart() {
   if (ws && ws.readyState <= 1) ws.close(1000); else connect();
 }
 window.companionRestart = restart;
+window.companionSend = send;
+// practice.js holds the connection back until the user has read the briefing
+window.companionConnect = () => { stopped = false; if (ws && ws.readyState <= 1) ws.close(1000); else connect(); };
 for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = restart;
 
 fetch("/api/info").then((r) => r.json()).then((info) => {
@@ -264,6 +272,8 @@ fetch("/api/info").then((r) => r.json()).then((info) => {
   $("avatar-pick").value = info.avatars.includes("mona-lisa") ? "mona-lisa" : info.avatars[0];
   $("avatar-pick").dispatchEvent(new Event("listed"));
   $("persona-pick").value = "companion";
-  connect();
+  window.companionInfo = info;
+  if (window.onCompanionInfo) window.onCompanionInfo(info);
+  if (!window.companionHoldConnect || !window.companionHoldConnect()) connect();
 }).catch(() => showError("Cannot reach the companion server."));
 requestAnimationFrame(draw);

@@ -1,0 +1,187 @@
+"""The crisis detector: is the user at risk, or telling us someone is, right now?
+
+Rules over normalised text (companion/safety/rules.py), with what a keyword list lacks: idioms
+taken out ("this traffic is killing me"), negation before the phrase ("i would never hurt
+myself"), whose words they are (the speaker, someone they know, a character), lines performed
+or quoted from a work ("my character says …"), history ("i used to …, but …") and jokes about
+others. It runs on every user turn before the LLM, in microseconds, with no model to load.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from companion.safety.rules import (
+    CONTEXT_WORDS,
+    HISTORY,
+    IDIOMS,
+    JOKING,
+    LAUGHING,
+    NOW,
+    PERFORMED,
+    QUOTE_FRAME,
+    RULES,
+    THIRD_INTENT,
+    Rule,
+)
+
+CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse", "medical")
+
+_CONTRACTIONS = [
+    (r"\bcan'?t\b", "cannot"), (r"\bwon'?t\b", "will not"), (r"\bain'?t\b", "is not"),
+    (r"\bim\b", "i am"), (r"\bive\b", "i have"), (r"\bid\b", "i would"),
+    (r"\bdont\b", "do not"), (r"\bdoesnt\b", "does not"), (r"\bdidnt\b", "did not"),
+    (r"\bisnt\b", "is not"), (r"\bwasnt\b", "was not"), (r"\bcouldnt\b", "could not"),
+    (r"n't\b", " not"), (r"'m\b", " am"), (r"'re\b", " are"), (r"'ll\b", " will"),
+    (r"'d\b", " would"), (r"'ve\b", " have"), (r"\b(he|she|it|that|what|there|who)'s\b", r"\1 is"),
+    (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"),
+    (r"\bany more\b", "anymore"), (r"\bno-one\b", "no one"),
+]
+_CONTRACTIONS_RE = [(re.compile(a), b) for a, b in _CONTRACTIONS]
+_HEDGES = re.compile(r"\b(?:not sure|do not know|not know|not certain|no idea)\b")
+_NEGATION = re.compile(r"\b(?:not|never|no|nobody|no one|neither|nor)\b")
+_QUOTE = re.compile(r'"([^"]*)"')
+_CLAUSES = re.compile(r"[.!?;,:]+|\bbut\b|\bhowever\b")
+
+FIRST = "first"
+THIRD = "third"
+SECOND = "second"
+THING = "thing"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# words skipped when looking back for a verb's subject
+_SKIP = _words("""
+will would might could should can is are was were am has have had been be do does did
+always often sometimes still again really just also even keeps kept ever usually
+constantly then going to gonna not never so actually
+""")
+_PEOPLE = _words("""
+husband wife partner boyfriend girlfriend ex dad father stepdad stepfather mum mom
+mother stepmum stepmom stepmother parents parent brother sister uncle aunt cousin
+grandad grandpa grandfather grandma grandmother son daughter child kid kids baby friend
+roommate flatmate neighbour neighbor boss manager coworker colleague teacher coach carer
+caregiver nurse doctor priest man woman guy boy girl people family landlord classmate
+student carers teachers friends brothers sisters
+""")
+
+
+@dataclass(frozen=True)
+class Risk:
+    """What the detector found: a category (never the words themselves beyond the rule)."""
+
+    category: str
+    rule: str
+    about: str  # "first" (the speaker) or "third" (someone they speak of)
+
+
+def normalise(text: str) -> str:
+    t = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    for pattern, repl in _CONTRACTIONS_RE:
+        t = pattern.sub(repl, t)
+    return " ".join(t.split())
+
+
+def _strip_quotes(text: str) -> str:
+    """Quoted words count as someone's real words ("she texted me 'I want to die'") unless the
+    sentence frames them as a line from a work or a joke, which are taken out."""
+    outside = _QUOTE.sub(" ", text)
+    if QUOTE_FRAME.search(outside):
+        return _QUOTE.sub(" , ", text)
+    return _QUOTE.sub(lambda m: f", {m.group(1)} ,", text)
+
+
+def _strip_performed(clause_text: str) -> str:
+    m = PERFORMED.search(clause_text)
+    return clause_text[: m.start()] if m else clause_text
+
+
+def subject(clause: str, pos: int, nearest: bool = True) -> str:
+    """Who does the verb at `pos`. With `nearest`, the word just before it, skipping
+    auxiliaries ("the tumour could kill me": a thing); after "and" or "then", the clause's
+    first subject ("my carer takes my money and hits me"). Without, the nearest person or
+    pronoun before it ("i have started giving my things away": the speaker)."""
+    words = clause[:pos].split()
+    for i in range(len(words) - 1, -1, -1):
+        w = words[i]
+        if w in _SKIP:
+            continue
+        if w in ("and", "then"):
+            return _first_subject(words[:i])
+        kind = _kind(w)
+        if nearest or kind != THING:
+            return kind
+    return FIRST  # no subject said ("wanna die"): the speaker
+
+
+def _first_subject(words: list[str]) -> str:
+    for w in words:
+        kind = _kind(w)
+        if kind != THING:
+            return kind
+    return FIRST
+
+
+def _kind(word: str) -> str:
+    if word in ("i", "me", "myself"):
+        return FIRST
+    if word in ("you", "yourself"):
+        return SECOND
+    if word in ("he", "she", "they", "someone", "somebody", "everyone", "everybody"):
+        return THIRD
+    if word.rstrip("s") in _PEOPLE or word in _PEOPLE:
+        return THIRD
+    return THING
+
+
+def _who(rule: Rule, clause: str, m: re.Match[str]) -> str | None:
+    """Whom the phrase is about, or None when it does not count for this rule."""
+    if rule.who == "any":
+        return FIRST
+    if rule.who == "reflexive":
+        found = m.group(0)
+        return FIRST if re.search(r"\b(?:myself|my)\b", found) else THIRD
+    if rule.who == "other":
+        return THIRD if subject(clause, m.start()) == THIRD else None
+    kind = subject(clause, m.start(), nearest=False)
+    return kind if kind in (FIRST, THIRD) else None
+
+
+def _negated(clause: str, start: int) -> bool:
+    before = _HEDGES.sub(" ", clause[:start]).split()[-6:]
+    return bool(_NEGATION.search(" ".join(before)))
+
+
+def detect(text: str) -> Risk | None:
+    """The first risk found in `text`, or None."""
+    t = _strip_quotes(normalise(text))
+    whole = t
+    t = IDIOMS.sub(" , ", t)
+    history = bool(HISTORY.search(whole)) and not NOW.search(whole)
+    context = bool(CONTEXT_WORDS.search(whole))
+    joking = bool(JOKING.search(whole))
+    laughing = bool(LAUGHING.search(whole))
+    for raw in _CLAUSES.split(t):
+        clause = _strip_performed(raw.strip())
+        if not clause:
+            continue
+        for rule in RULES:
+            for m in rule.pattern.finditer(clause):
+                if _negated(clause, m.start()) or history:
+                    continue
+                about = _who(rule, clause, m)
+                if about is None:
+                    continue
+                if about == THIRD and rule.category != "abuse" and (
+                        context or not THIRD_INTENT.search(clause[: m.start()] + " " + m.group(0))):
+                    continue  # a story, a topic, or a death in the past: not a person at risk now
+                if joking and rule.category == "harm_to_others":
+                    continue
+                if laughing and rule.name == "no-breath":
+                    continue  # "i cannot breathe, this is hilarious"
+                return Risk(rule.category, rule.name, about)
+    return None
