@@ -41,8 +41,8 @@ def _wav(path: Path, parts: list[np.ndarray]) -> Path:
     return path
 
 
-def _say(text: str) -> np.ndarray:
-    return resample(make_tts("espeak").synthesize(text).audio, 48000).samples
+def _say(text: str, voice: str = "espeak") -> np.ndarray:
+    return resample(make_tts(voice).synthesize(text).audio, 48000).samples
 
 
 def _silence(s: float) -> np.ndarray:
@@ -177,3 +177,56 @@ def test_barge_in_from_the_browser(mona: Rig, tmp_path: Path) -> None:
     assert heard and len(heard) < len(long) and long.startswith(heard)
     said = [m.content for m in session.memory.messages("") if m.role == "assistant"]
     assert said[0] == heard  # the history keeps what was heard, not what was generated
+
+
+def test_a_whole_practice_session_with_the_safeguard(real_server: LiveServer,
+                                                     tmp_path: Path) -> None:
+    """Briefing → a spoken role-play (real recogniser, model and voice) → a negated risk
+    sentence and a quoted line that must not stop it → a risk sentence that does: the notice
+    with the resources, not closable at first, no going on by itself → end → the debrief."""
+    wav = _wav(tmp_path / "practice.wav", [
+        _silence(12.0), _say("Mum, I feel upset when you call me at work.", "piper"),
+        _silence(9.0), _say("I would never hurt myself.", "piper"), _silence(9.0),
+        _say("Honestly, I want to kill myself.", "piper"), _silence(30.0)])
+    page = Page(real_server.url, wav)
+    p = page.page
+    try:
+        p.wait_for_selector("#mode-pick")
+        page.wait_for(lambda s: True, 1)
+        p.select_option("#mode-pick", "practice")
+        p.select_option("#scenario-pick", "boundary-with-a-parent")
+        assert "Ruth" in p.inner_text("#brief-partner")
+        assert "practice, not therapy" in p.inner_text("#briefing")
+        assert not page.stats()["connected"]  # nothing starts before the user has read it
+        p.click("#practice-start")
+        page.wait_for(lambda s: s["connected"] and s["micStarted"], 30)
+        assert "practice, not therapy" in p.inner_text("#disclosure")
+        page.wait_for(lambda s: any("kill myself" in t.lower() for t in s["transcripts"]), 90)
+        s = page.stats()
+        assert len(s["crisis"]) == 1, s["transcripts"]  # the negated sentence did not count
+        assert p.is_visible("#crisis") and p.is_disabled("#crisis-close")
+        assert "988" in p.inner_text("#crisis-resources")
+        assert "AI" in p.inner_text("#crisis-message")
+        page.wait_for(lambda s: not p.is_disabled("#crisis-close"), 15)
+        p.click("#crisis-close")
+        # a line quoted from a play, typed: no notice
+        p.fill("#text", 'In the play my character says "I want to die".')
+        p.press("#text", "Enter")
+        page.wait_for(lambda s: any("in the play" in t.lower() for t in s["transcripts"]), 20)
+        assert len(page.stats()["crisis"]) == 1
+        p.click("#crisis-resume")
+        page.wait_for(lambda s: any(c.get("resumed") for c in s["crisis"]), 10)
+        p.click("#practice-end")
+        d = page.wait_for(lambda s: s["debrief"] is not None, 30)["debrief"]
+    finally:
+        page.close()
+    assert d["scenario"] == "boundary-with-a-parent" and d["safeguard"] is True
+    # the role-play's turns (two sentences may be one turn, if the second came while the reply
+    # was only beginning); the safeguard's turns are left out of its figures
+    said = " ".join(t["you"].lower() for t in d["transcript"])
+    assert d["turns"] >= 1 and "i feel" in said and "never hurt myself" in said, said
+    assert d["talk_share"] is not None and 0 < d["talk_share"] < 1
+    assert d["words_per_minute"] and d["words_per_minute"] > 30
+    quotes = {s["key"]: s["quotes"] for s in d["skills"]}
+    assert any("i feel" in q.lower() for q in quotes.get("i-statement", [])), quotes
+    assert all("kill myself" not in t["you"].lower() for t in d["transcript"])
