@@ -191,13 +191,15 @@ def test_a_whole_practice_session_with_the_safeguard(real_server: LiveServer,
     page = Page(real_server.url, wav)
     p = page.page
     try:
-        p.wait_for_selector("#mode-pick")
-        page.wait_for(lambda s: True, 1)
+        page.wait_for(lambda s: s["connected"], 30)  # the page opens in conversation mode
         p.select_option("#mode-pick", "practice")
+        # the conversation ends while the briefing is read; nothing starts before Start
+        page.wait_for(lambda s: not s["connected"], 10)
         p.select_option("#scenario-pick", "boundary-with-a-parent")
         assert "Ruth" in p.inner_text("#brief-partner")
         assert "practice, not therapy" in p.inner_text("#briefing")
-        assert not page.stats()["connected"]  # nothing starts before the user has read it
+        time.sleep(1.0)
+        assert not page.stats()["connected"]
         p.click("#practice-start")
         page.wait_for(lambda s: s["connected"] and s["micStarted"], 30)
         assert "practice, not therapy" in p.inner_text("#disclosure")

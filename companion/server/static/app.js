@@ -70,6 +70,7 @@ function connect() {
   };
   ws.onmessage = (ev) => (typeof ev.data === "string" ? onEvent(JSON.parse(ev.data)) : onMedia(ev.data));
   ws.onclose = (ev) => {
+    if (ev.target !== ws) return;  // an older socket, replaced by a restart
     stats.connected = false;
     if (ev.code === 1008) { showError("The server refused the connection: " + (ev.reason || "not allowed")); return; }
     // a fatal error (e.g. this portrait's consent was revoked) is not retried: pick another avatar
@@ -259,6 +260,8 @@ window.companionRestart = restart;
 window.companionSend = send;
 // practice.js holds the connection back until the user has read the briefing
 window.companionConnect = () => { stopped = false; if (ws && ws.readyState <= 1) ws.close(1000); else connect(); };
+// ...and ends a running conversation while the briefing is read (no reconnecting)
+window.companionDisconnect = () => { stopped = true; if (ws && ws.readyState <= 1) ws.close(1000); };
 for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = restart;
 
 fetch("/api/info").then((r) => r.json()).then((info) => {

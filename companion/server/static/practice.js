@@ -24,7 +24,7 @@
     const practice = $("mode-pick").value === "practice";
     $("practice").hidden = !practice;
     $("say").hidden = practice && !practising;
-    if (practice) { $("briefing").hidden = false; $("debrief").hidden = true; $("practice-bar").hidden = true; showBrief(); }
+    if (practice) { practising = null; stopTimer(); window.companionDisconnect(); $("briefing").hidden = false; $("debrief").hidden = true; $("practice-bar").hidden = true; showBrief(); }
     else { practising = null; stopTimer(); window.companionConnect(); }
   }
 
