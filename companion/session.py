@@ -34,7 +34,7 @@ from companion.frames import (
 )
 from companion.llm.base import LLM, LLMOptions
 from companion.pipeline import Pipeline, StageError, cancel_all
-from companion.safety import STILL_HERE, CrisisNotice, detect, notice
+from companion.safety import STILL_HERE, CrisisNotice, Risk, detect, notice
 from companion.stages import LLMStage, TTSStage
 from companion.stt.base import STT
 from companion.tts.base import TTS
@@ -339,7 +339,7 @@ class VoiceSession:
     def on_user_turn(self, text: str) -> None:
         """A turn the LLM will answer (practice counts the skills in it)."""
 
-    def _safeguard(self, rec: TurnRecord, risk: Any) -> None:
+    def _safeguard(self, rec: TurnRecord, risk: Risk | None) -> None:
         """Leave the role at once: the fixed words, the notice, the audit row. While the notice
         stands every turn gets the same plain answer; the role-play waits for `resume`."""
         if self.busy:

@@ -52,7 +52,6 @@ class ServerConfig:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     attestation_allowed: bool = True  # may the page attest artwork/synthetic faces in writing
     practice: bool = True
-    max_session_s: float = 0.0  # 0: no limit
     crisis_resources: tuple[str, ...] = ()
 
     @classmethod
@@ -62,7 +61,6 @@ class ServerConfig:
                    limits=ConnectionLimits(jpeg_quality=s.jpeg_quality,
                                            max_session_s=60.0 * s.max_session_minutes),
                    attestation_allowed=s.attestation_allowed, practice=s.practice,
-                   max_session_s=60.0 * s.max_session_minutes,
                    crisis_resources=s.crisis_resources)
 
 
@@ -126,7 +124,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
                              "personas": personas(),
                              "scenarios": await asyncio.to_thread(scenario_briefs, cfg.practice),
                              "practice": cfg.practice, "crisis_resources": cfg.crisis_resources,
-                             "max_session_s": cfg.max_session_s,
+                             "max_session_s": cfg.limits.max_session_s,
                              "attestation": cfg.attestation_allowed, **hub.info})
 
     async def ws_endpoint(ws: WebSocket) -> None:
