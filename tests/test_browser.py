@@ -85,11 +85,6 @@ class Page:
         self._pw.stop()
 
 
-# Speaking over the avatar → its voice stops in the page: the speech that counts as a turn
-# (barge_in_ms, 300 ms) + one VAD chunk + the page's jitter buffer (150 ms) + a margin.
-BARGE_IN_S = 0.65
-
-
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[LiveServer]:
     from companion.config import load_settings
@@ -149,8 +144,9 @@ def test_barge_in_from_the_browser(mona: Rig, tmp_path: Path) -> None:
         made.append(s)
         return s, live
 
+    stop = _say("Wait, stop, please stop.")
     wav = _wav(tmp_path / "barge.wav", [_silence(1.0), _say("Tell me a story."), _silence(4.0),
-                                        _say("Wait, stop, please stop."), _silence(8.0)])
+                                        stop, _silence(8.0)])
     with LiveServer(make) as srv:
         page = Page(srv.url, wav)
         try:
@@ -160,9 +156,12 @@ def test_barge_in_from_the_browser(mona: Rig, tmp_path: Path) -> None:
             began = max(t for t in s["speechStarts"] if t < cut)  # the user's "Wait, stop"
             played = [end for start, end, stopped in s["voice"] if not stopped and start < cut]
             assert played, "the avatar's voice was heard before the user spoke"
-            # the voice that still played after the user began: the barge-in delay (the
-            # speech that counts as a turn, 300 ms by default) and the page's own buffer
-            assert max(played) - began <= BARGE_IN_S, (max(played) - began)
+            # barge-in, not turn-taking: the avatar falls silent while the user is still
+            # speaking (how quickly is `companion bench latency`'s business, not a test's)
+            assert cut - began < len(stop) / 48000, (cut - began, len(stop) / 48000)
+            # only the chunk that was already sounding finishes; nothing queued plays on
+            chunk = max(end - start for start, end, _ in s["voice"])
+            assert max(played) <= cut + chunk + 0.02, (max(played) - cut, chunk)
             # nothing of the interrupted reply plays after it (the next reply, to "wait,
             # stop", can only begin once that turn has ended, seconds later)
             late = [start - cut for start, _, stopped in s["voice"]
