@@ -14,11 +14,12 @@ from companion.config import Settings, load_settings
 from companion.errors import CompanionError
 
 
-def _face_args(p: argparse.ArgumentParser) -> None:
+def _face_args(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--avatar", default="mona-lisa", help="bundled avatar name or image path")
     p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
     p.add_argument("--face", type=int, help="which face when the image shows several (0 = largest)")
-    p.add_argument("-o", "--output", required=True, help="output .mp4 (or .png/.jpg with --at)")
+    p.add_argument("-o", "--output", required=output,
+                   help="output .mp4 (or .png/.jpg with --at)")
     p.add_argument("--at", type=float, help="write one still frame at this time (seconds)")
     p.add_argument("--fps", type=int, default=25, choices=(25, 30, 40))
     p.add_argument("--size", type=int, default=512, choices=(256, 512, 1024))
@@ -294,6 +295,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.safety_bench import run as run_safety
 
         run_safety(Path(a.out))
+    elif a.what == "aac":
+        from companion.bench.aac_bench import run as run_aac
+
+        run_aac(Path(a.out))
     elif a.what == "quality":
         from companion.bench.lipsync import run as run_quality
 
@@ -308,6 +313,62 @@ def cmd_safety(a: argparse.Namespace) -> None:
         if line.strip():
             risk = detect(line)
             print(risk.category if risk else "none", flush=True)
+
+
+def cmd_aac(a: argparse.Namespace) -> None:
+    """The communication aid: say words verbatim (to a file or live), move boards in and out."""
+    from companion.aac.store import AACStore
+    from companion.errors import InputError
+
+    if a.action == "import":
+        from companion.aac.board import read_board_file
+
+        if not a.file:
+            raise InputError("aac import needs a .obf or .obz file")
+        path = Path(a.file)
+        if not path.is_file():
+            raise InputError(f"no such file: {path}")
+        boards = read_board_file(path.name, path.read_bytes())
+        with AACStore() as store:
+            print(f"imported for {a.user}: {', '.join(store.save(a.user, boards))}")
+    elif a.action == "export":
+        from companion.aac.board import write_obz
+
+        if not a.file:
+            raise InputError("aac export needs a file name ending in .obf or .obz")
+        with AACStore() as store:
+            boards = [store.board(a.user, a.board)] if a.board else store.boards(a.user)
+        out = Path(a.file)
+        if out.suffix.lower() == ".obf":
+            out.write_text(json.dumps(boards[0].to_obf(), indent=1), encoding="utf-8")
+        else:
+            out.write_bytes(write_obz(boards))
+        print(f"wrote {out} ({', '.join(b.id for b in boards)})")
+    elif a.say:
+        if not a.output:
+            raise InputError("aac --say needs -o OUT.mp4")
+        a.text = a.say
+        cmd_say(a)  # the same verbatim path: the voice, then the face
+    else:
+        _aac_live(a)
+
+
+def _aac_live(a: argparse.Namespace) -> None:
+    import asyncio
+
+    from companion.aac.session import AACSession
+    from companion.aac.store import AACStore
+    from companion.local.aac_local import run_aac_local
+    from companion.wiring import load_models, new_session
+
+    settings = _settings(a, avatar=a.avatar, voice=a.voice,
+                         label=False if a.no_label else None)
+    session, live = new_session(load_models(settings, warm=False), settings, attest=a.attest,
+                                mode="aac", user=a.user)
+    assert isinstance(session, AACSession)
+    with AACStore() as store:
+        quick = store.quick(a.user)
+    asyncio.run(run_aac_local(session, live, quick, show=bool(os.environ.get("DISPLAY"))))
 
 
 def cmd_practice(a: argparse.Namespace) -> None:
@@ -335,6 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
     _face_args(p)
     p.set_defaults(func=cmd_say)
+    p = sub.add_parser("aac", help="the communication aid: typed lines said by the avatar "
+                                   "(live, or --say TEXT -o OUT.mp4); import|export boards")
+    p.add_argument("action", nargs="?", choices=("live", "import", "export"), default="live")
+    p.add_argument("file", nargs="?", help="the .obf or .obz to import or export")
+    p.add_argument("--say", help="say these words verbatim into -o OUT.mp4")
+    p.add_argument("--user", default="me", help="whose boards, phrases and history")
+    p.add_argument("--board", help="export this board only")
+    p.add_argument("--voice", default="piper", choices=("piper", "espeak"))
+    _face_args(p, output=False)
+    p.set_defaults(func=cmd_aac)
     p = sub.add_parser("render", help="lip-sync the avatar to an audio file → mp4")
     p.add_argument("--audio", required=True)
     p.add_argument("--transcript", help="what is said (skips speech recognition)")
@@ -418,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies", "browser", "soak", "safety"))
+                            "consent", "replies", "browser", "soak", "safety", "aac"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,

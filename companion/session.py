@@ -74,6 +74,7 @@ class TurnRecord:
     crisis: str = ""  # the safeguard answered this turn (the category it found, or "hold")
     user_s: float | None = None  # how long the user spoke (None: typed)
     partner_s: float = 0.0  # how much of the reply was heard, in seconds
+    plays_until: float = 0.0  # the stream time its speech queued so far ends
 
     def as_dict(self) -> dict[str, Any]:
         t = self.times
@@ -361,6 +362,15 @@ class VoiceSession:
         self.say(message, rec.turn, remember=False)
 
     # ------------------------------------------------------------------ output
+    def _current(self, turn: int) -> bool:
+        """May speech of this turn still reach the face? (The communication aid queues
+        several utterances; a conversation has one reply at a time.)"""
+        return turn == self._reply_turn
+
+    def _ended(self, turn: int) -> None:
+        """All of this turn's speech is with the face."""
+        self._reply_done = True
+
     def _record(self, turn: int) -> TurnRecord | None:
         for r in reversed(self.records):
             if r.turn == turn:
@@ -381,7 +391,7 @@ class VoiceSession:
 
     async def _sink(self, frame: Frame) -> None:
         if isinstance(frame, ReplySpeech):
-            if frame.turn != self._reply_turn:
+            if not self._current(frame.turn):
                 return  # a reply that was interrupted
             start = self.live.push_audio(frame.segment, tag=frame.turn)
             if start is not None:
@@ -392,8 +402,10 @@ class VoiceSession:
             if rec is not None:
                 rec.times.setdefault("first_audio", self.now())
                 rec.partner_s += frame.segment.audio.duration
+                if start is not None:  # when its speech so far ends, on the stream's clock
+                    rec.plays_until = start + frame.segment.audio.duration
         elif isinstance(frame, ReplyEnd):
-            if frame.turn != self._reply_turn:
+            if not self._current(frame.turn):
                 return
             rec = self._record(frame.turn)
             if rec is not None:
@@ -401,7 +413,7 @@ class VoiceSession:
                 rec.failed = rec.failed or frame.failed
             if frame.text and not frame.failed and frame.turn not in self._unremembered:
                 self.memory.add("assistant", frame.text)
-            self._reply_done = True
+            self._ended(frame.turn)
         elif isinstance(frame, StageError):
             self.events.append({"event": "stage_error", "stage": frame.stage,
                                 "error": frame.error, "t": round(self.now(), 3)})

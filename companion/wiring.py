@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from companion.aac.session import AACSession, CachedTTS
 from companion.avatars import resolve
 from companion.config import Settings
 from companion.cpu import budget, limit_render_threads
@@ -33,7 +34,9 @@ from companion.tts import TTS, make_tts
 from companion.vad.turns import TurnConfig
 
 log = logging.getLogger("companion.safety")
-MODES = ("companion", "practice")
+MODES = ("companion", "practice", "aac")
+# The aid has no persona: the avatar is the user's voice ("Spoken" heads its captions).
+AAC_VOICE = Persona(key="aac", name="Spoken", prompt="")
 
 
 @dataclass
@@ -128,13 +131,36 @@ def reflector(llm: LLM) -> Callable[[Debrief], Awaitable[tuple[str, str]]]:
     return reflect
 
 
+def aac_session(models: Models, settings: Settings, live: LiveFace, user: str) -> AACSession:
+    """The communication aid for `user`: their quick phrases and first board are synthesised
+    ahead; what they say goes into their history (the predictor learns from it)."""
+    from companion.aac.store import AACStore, check_user
+
+    check_user(user)
+    with AACStore() as store:
+        ahead = [*store.quick(user), *(b.spoken for b in store.boards(user)[0].buttons)]
+
+    def remember(text: str) -> None:
+        try:
+            with AACStore() as s:
+                s.add_history(user, text)
+        except Exception as e:  # the words were said; only the history missed them
+            log.error("could not keep the sentence in the history: %s", e)
+
+    cfg = session_config(settings)
+    return AACSession(live, models.stt, models.llm, CachedTTS(models.tts), AAC_VOICE,
+                      cfg, fallback_tts=models.fallback, user=user, quick=ahead,
+                      remember=remember)
+
+
 def new_session(models: Models, settings: Settings, avatar: str | None = None,
                 persona: str | None = None, attest: str | None = None,
-                mode: str = "companion", scenario: str = "", difficulty: int = 0
-                ) -> tuple[VoiceSession, LiveFace]:
+                mode: str = "companion", scenario: str = "", difficulty: int = 0,
+                user: str = "me") -> tuple[VoiceSession, LiveFace]:
     """One conversation: the portrait's rig (its consent is checked here, in the engine), a live
-    face and a voice session — with the persona (`mode` companion) or as a scenario's partner
-    (`mode` practice). `avatar` and `persona` default to the settings'."""
+    face and a voice session — with the persona (`mode` companion), as a scenario's partner
+    (`mode` practice), or saying the user's own words (`mode` aac, for `user`). `avatar` and
+    `persona` default to the settings'."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}", "use " + " or ".join(MODES))
     if mode == "practice" and not settings.practice:
@@ -146,7 +172,9 @@ def new_session(models: Models, settings: Settings, avatar: str | None = None,
     rig = build_rig(av.image, av.consent)
     live = LiveFace(rig, RenderOptions(fps=settings.fps, label=settings.label))
     session: VoiceSession
-    if practice is not None:
+    if mode == "aac":
+        session = aac_session(models, settings, live, user)
+    elif practice is not None:
         reflect = reflector(models.llm) if reflection_allowed(settings, models.llm) else None
         session = PracticeSession(live, models.stt, models.llm, models.tts, practice.persona(),
                                   session_config(settings, disclosure(practice)),

@@ -218,3 +218,32 @@ def test_a_fuzzing_run_leaves_no_traceback_and_every_slot_free(
     gc.collect()
     assert len(MADE) == 0  # every closed conversation was let go: nothing holds on to it
     test_typed_turn_gets_a_spoken_reply_with_frames(server)
+
+
+def test_the_aid_over_the_socket_and_its_messages_elsewhere(server: LiveServer) -> None:
+    """The aid says the words it is sent; a missing recording is an error it survives; the
+    aid's messages in a conversation are refused with a reason."""
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as ws:
+            await ws.send(json.dumps({"type": "hello", "mode": "aac", "user": "sock"}))
+            ready = json.loads(await ws.recv())
+            assert ready["type"] == "ready" and ready["persona"] == "aac"
+            await ws.send(json.dumps({"type": "speak", "text": "Good morning, Sam."}))
+            await ws.send(json.dumps({"type": "play", "board": "starter", "button": "s0"}))
+            events, _, audio = await _events(ws, 2.5)
+            said = [e for e in events if e["type"] == "transcript"]
+            assert said == [{"type": "transcript", "role": "self", "text": "Good morning, Sam.",
+                             "turn": 1}]
+            assert [e["text"] for e in events if e["type"] == "caption"] == \
+                ["Good morning, Sam."]
+            assert any("has no recording" in str(e.get("message")) for e in events)
+            await ws.send(json.dumps({"type": "speak", "text": "Still here."}))
+            events, _, _ = await _events(ws, 1.5)
+            assert any(e.get("text") == "Still here." for e in events)
+        async with websockets.connect(_ws(server)) as ws:
+            await _hello(ws)
+            await ws.send(json.dumps({"type": "speak", "text": "Hello"}))
+            events, _, _ = await _events(ws, 1.0)
+            assert any("communication aid" in str(e.get("message")) for e in events)
+
+    asyncio.run(run())

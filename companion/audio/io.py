@@ -66,3 +66,14 @@ def resample(audio: AudioFrame, sample_rate: int) -> AudioFrame:
     g = gcd(audio.sample_rate, sample_rate)
     out = resample_poly(audio.samples, sample_rate // g, audio.sample_rate // g)
     return AudioFrame(samples=out.astype(np.float32), sample_rate=sample_rate, pts=audio.pts)
+
+
+def decode_audio_bytes(data: bytes, name: str, sample_rate: int = 16000,
+                       max_seconds: float = MAX_SECONDS) -> AudioFrame:
+    """`decode_audio` for bytes held in memory (an upload, a recording kept in a board)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="companion-audio-") as tmp:
+        path = Path(tmp) / (Path(name).name or "audio")
+        path.write_bytes(data)
+        return decode_audio(path, sample_rate, max_seconds)

@@ -108,7 +108,7 @@ class LiveFace:
         playback report of `clear_buffer` names it."""
         if isinstance(item, EndOfSegment):
             return None  # segments are already whole; the end needs no action
-        seg = item if isinstance(item, SpeechSegment) else self._segment_from_audio(item)
+        seg = item if isinstance(item, SpeechSegment) else self.segment_from_audio(item)
         if seg.audio.duration <= 0:
             return None
         with self._lock:
@@ -127,9 +127,10 @@ class LiveFace:
         return start / self.fps
 
     @staticmethod
-    def _segment_from_audio(audio: AudioFrame) -> SpeechSegment:
+    def segment_from_audio(audio: AudioFrame, text: str = "") -> SpeechSegment:
+        """Recorded speech with no phone timings: its syllables come from its energy."""
         phones = align.acoustic(analyse(audio), covered=[])
-        return SpeechSegment(audio=audio, phonemes=tuple(phones))
+        return SpeechSegment(audio=audio, phonemes=tuple(phones), text=text)
 
     def clear_buffer(self, tag: int | None = None) -> list[Heard]:
         """Stop speaking now. Returns what was heard, in order, of the speech tagged `tag` (all

@@ -14,18 +14,34 @@ from companion.face.live import LiveFace
 from companion.session import VoiceSession
 
 
-def _pyaudio() -> Any:
+def pyaudio_module(what: str = "the microphone") -> Any:
     try:
         import pyaudio
     except ImportError:
-        raise InputError("the microphone needs pyaudio",
+        raise InputError(f"{what} needs pyaudio",
                          "pip install 'companion[mic]' (and portaudio19-dev to build it)") from None
     return pyaudio
 
 
+async def play_frames(session: VoiceSession, live: LiveFace, speaker: Any,
+                      stop: asyncio.Event, show: bool) -> None:
+    """The face on the speaker (and in a window with `show`); q or Esc in the window ends."""
+    import cv2
+
+    async for frame in session.frames(realtime=True):
+        await asyncio.to_thread(speaker.write, frame.audio.samples.tobytes())
+        if show:
+            cv2.imshow("companion", cv2.cvtColor(frame.video.image, cv2.COLOR_RGB2BGR))
+            if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                stop.set()
+                live.close()
+        if stop.is_set():
+            break
+
+
 async def run_mic_chat(session: VoiceSession, live: LiveFace, show: bool = False) -> None:
     """`show`: the avatar in a window too (needs a display)."""
-    pa_mod = _pyaudio()
+    pa_mod = pyaudio_module()
     pa = pa_mod.PyAudio()
     try:
         if pa.get_device_count() == 0:
@@ -45,22 +61,9 @@ async def run_mic_chat(session: VoiceSession, live: LiveFace, show: bool = False
             data = await asyncio.to_thread(mic.read, 512, False)
             await session.feed(np.frombuffer(data, np.float32).copy())
 
-    async def show_frames() -> None:
-        import cv2
-
-        async for frame in session.frames(realtime=True):
-            await asyncio.to_thread(speaker.write, frame.audio.samples.tobytes())
-            if show:
-                cv2.imshow("companion", cv2.cvtColor(frame.video.image, cv2.COLOR_RGB2BGR))
-                if cv2.waitKey(1) & 0xFF in (27, ord("q")):
-                    stop.set()
-                    live.close()
-            if stop.is_set():
-                break
-
     print("listening — speak to the avatar; press q in the window or Ctrl+C to stop")
     try:
-        await asyncio.gather(listen(), show_frames())
+        await asyncio.gather(listen(), play_frames(session, live, speaker, stop, show))
     finally:
         stop.set()
         await session.stop()

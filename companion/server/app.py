@@ -36,6 +36,7 @@ from companion.dialogue.scenario import load_scenarios
 from companion.errors import InputError
 from companion.face.live import LiveFace
 from companion.server import protocol as P
+from companion.server.aac_api import aac_routes
 from companion.server.connection import Connection, ConnectionLimits
 from companion.server.consent_api import active_portraits, consent_routes, make_guard
 from companion.session import VoiceSession
@@ -89,7 +90,8 @@ def session_maker(models: Models, settings: Settings
             raise InputError(f"unknown avatar {hello.avatar!r}",
                              "choose one of: " + ", ".join(bundled()))
         return new_session(models, settings, hello.avatar, hello.persona, mode=hello.mode,
-                           scenario=hello.scenario, difficulty=hello.difficulty)
+                           scenario=hello.scenario, difficulty=hello.difficulty,
+                           user=hello.user)
 
     return make
 
@@ -157,7 +159,8 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         yield
 
     guard = make_guard(cfg.token, lambda o, h: origin_ok(o, h, cfg))
-    routes = [*consent_routes(guard, cfg.attestation_allowed), Route("/", index),
+    routes = [*consent_routes(guard, cfg.attestation_allowed), *aac_routes(guard),
+              Route("/", index),
               Route("/api/info", info),
               Mount("/static", StaticFiles(directory=STATIC), name="static"),
               WebSocketRoute("/ws", ws_endpoint)]

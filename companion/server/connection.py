@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from companion.aac.session import AACSession, banked
 from companion.config import current
 from companion.errors import CompanionError
 from companion.face.live import LiveFace
@@ -253,10 +254,30 @@ class Connection:
             else:
                 self.ended = True
                 await session.finish()
+        elif isinstance(m, (P.Speak, P.Hush, P.Play, P.Prepare)):
+            await self._aid(session, m)
         elif isinstance(m, P.Ping):
             await self._send_text(P.event("pong", t=m.t, server=time.time()))
         elif isinstance(m, P.Hello):
             raise P.ProtocolError("hello was already received")
+
+    async def _aid(self, session: VoiceSession, m: P.Speak | P.Hush | P.Play | P.Prepare
+                   ) -> None:
+        """The communication aid's messages: the user's own words, said as they are."""
+        if not isinstance(session, AACSession):
+            raise P.ProtocolError("speak, stop, play and prepare are for the communication aid")
+        if isinstance(m, P.Speak):
+            session.speak(m.text)
+        elif isinstance(m, P.Hush):
+            session.hush()
+        elif isinstance(m, P.Prepare):
+            session.prepare(list(m.texts))
+        else:
+            try:
+                text, clip = await asyncio.to_thread(banked, session.user, m.board, m.button)
+            except CompanionError as e:  # a missing or unreadable recording: say why
+                raise P.ProtocolError(str(e)) from None
+            session.speak(text, recording=clip)
 
 
 def _report_bugs(tasks: list[asyncio.Task[None]]) -> None:

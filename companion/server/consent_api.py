@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from companion.consent import clip as clips
@@ -40,7 +40,7 @@ UPLOAD_TTL_S = 1800.0
 MAX_UPLOADS = 8
 MAX_JSON = 16 * 1024
 
-Handler = Callable[[Request], Awaitable[JSONResponse]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class TooLarge(InputError):
@@ -77,7 +77,7 @@ class Uploads:
             del self._items[k]
 
 
-async def _body(request: Request, limit: int, what: str) -> bytes:
+async def read_body(request: Request, limit: int, what: str) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the {what} is larger than {limit // (1024 * 1024) or 1} MB")
@@ -90,10 +90,10 @@ async def _body(request: Request, limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
-async def _json(request: Request) -> dict[str, Any]:
+async def read_json(request: Request) -> dict[str, Any]:
     import json
 
-    raw = await _body(request, MAX_JSON, "request")
+    raw = await read_body(request, MAX_JSON, "request")
     try:
         doc = json.loads(raw or b"{}")
     except ValueError:
@@ -112,6 +112,22 @@ def _field(doc: dict[str, Any], key: str, limit: int = 2000) -> str:
     return v.strip()
 
 
+def guarded(guard: Callable[[Request], str | None], fn: Handler) -> Handler:
+    """`fn` behind the guard; a refusal or a bad request becomes a JSON error with its
+    reason (413 for too large, 400 for the rest), never a traceback."""
+    async def wrapped(request: Request) -> Response:
+        why = guard(request)
+        if why:
+            return JSONResponse({"error": why}, status_code=403)
+        try:
+            return await fn(request)
+        except TooLarge as e:
+            return JSONResponse({"error": str(e)}, status_code=413)
+        except CompanionError as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+    return wrapped
+
+
 def active_portraits() -> list[dict[str, str]]:
     """Portraits with a valid consent record: avatars the page may offer by consent id."""
     with ConsentRegistry() as reg:
@@ -127,21 +143,11 @@ def consent_routes(guard: Callable[[Request], str | None],
     uploads = Uploads()
 
     def endpoint(fn: Handler) -> Handler:
-        async def wrapped(request: Request) -> JSONResponse:
-            why = guard(request)
-            if why:
-                return JSONResponse({"error": why}, status_code=403)
-            try:
-                return await fn(request)
-            except TooLarge as e:
-                return JSONResponse({"error": str(e)}, status_code=413)
-            except CompanionError as e:
-                return JSONResponse({"error": str(e)}, status_code=400)
-        return wrapped
+        return guarded(guard, fn)
 
     @endpoint
     async def upload(request: Request) -> JSONResponse:
-        data = await _body(request, MAX_IMAGE_BYTES, "image")
+        data = await read_body(request, MAX_IMAGE_BYTES, "image")
         name = request.query_params.get("name", "portrait")[:100]
 
         def check() -> LoadedImage:
@@ -160,7 +166,7 @@ def consent_routes(guard: Callable[[Request], str | None],
         if not attestation_allowed:
             raise InputError("this server accepts recorded consent clips only",
                              "record the person saying the consent phrase instead")
-        doc = await _json(request)
+        doc = await read_json(request)
         uid = _field(doc, "upload", 40)
         img = uploads.get(uid)
         category, statement = _field(doc, "category", 20), _field(doc, "statement")
@@ -175,7 +181,7 @@ def consent_routes(guard: Callable[[Request], str | None],
 
     @endpoint
     async def challenge(request: Request) -> JSONResponse:
-        doc = await _json(request)
+        doc = await read_json(request)
         name = _field(doc, "name", 100)
         with ConsentRegistry() as reg:
             ch = reg.issue_challenge(name)
@@ -187,7 +193,7 @@ def consent_routes(guard: Callable[[Request], str | None],
         uid = request.query_params.get("upload", "")
         cid = request.query_params.get("challenge", "")
         img = uploads.get(uid)
-        data = await _body(request, clips.MAX_BYTES, "consent clip")
+        data = await read_body(request, clips.MAX_BYTES, "consent clip")
         with tempfile.TemporaryDirectory(prefix="companion-clip-") as d:
             path = Path(d) / "clip.video"
             path.write_bytes(data)
@@ -205,7 +211,7 @@ def consent_routes(guard: Callable[[Request], str | None],
 
     @endpoint
     async def revoke(request: Request) -> JSONResponse:
-        doc = await _json(request)
+        doc = await read_json(request)
         rid = _field(doc, "consent_id", 40)
         if not rid.startswith("c_"):
             raise InputError("only consent records made here can be revoked")

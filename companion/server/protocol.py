@@ -22,7 +22,9 @@ VIDEO = 0x02
 AUDIO = 0x03
 MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
 MAX_TEXT = 2000  # characters of typed text
-CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end")
+CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end", "speak", "stop",
+                "play", "prepare")
+MAX_PREPARE = 60  # phrases the aid may ask to have synthesised ahead at once
 MAX_DEPTH = 4  # client messages are flat objects; deeper nesting is refused before parsing
 MAX_DIGITS = 18  # longer numbers are refused (no float overflow, no slow big ints)
 
@@ -38,6 +40,7 @@ class Hello:
     mode: str = "companion"  # or "practice", with a scenario and a difficulty (1–3; 0: its own)
     scenario: str = ""
     difficulty: int = 0
+    user: str = "me"  # the communication aid's user (their boards and history)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,35 @@ class End:
     """Practice: end the role-play; the debrief follows."""
 
 
-ClientMessage = Hello | Typed | PushToTalk | Mode | Ping | Pause | Resume | End
+@dataclass(frozen=True)
+class Speak:
+    """The communication aid: say these words as they are."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Hush:
+    """The aid's stop key: silence now, drop what is queued."""
+
+
+@dataclass(frozen=True)
+class Play:
+    """The aid: say a board button with the user's own recording."""
+
+    board: str
+    button: str
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """The aid: synthesise these phrases ahead (a board was opened)."""
+
+    texts: tuple[str, ...]
+
+
+ClientMessage = (Hello | Typed | PushToTalk | Mode | Ping | Pause | Resume | End | Speak | Hush
+                 | Play | Prepare)
 
 
 def nesting(raw: str) -> int:
@@ -129,6 +160,13 @@ def _load(raw: str) -> object:
         raise ProtocolError("not valid JSON") from None
 
 
+def _words(value: object) -> str:
+    text = str(value).strip()
+    if not text or len(text) > MAX_TEXT:
+        raise ProtocolError(f"text must be 1–{MAX_TEXT} characters")
+    return text
+
+
 def parse_text(raw: str) -> ClientMessage:
     msg = _load(raw)
     if not isinstance(msg, dict) or msg.get("type") not in CLIENT_TYPES:
@@ -146,12 +184,20 @@ def parse_text(raw: str) -> ClientMessage:
             return Hello(str(msg.get("avatar", "mona-lisa"))[:100],
                          str(msg.get("persona", "companion"))[:50],
                          str(msg.get("mode", "companion"))[:20],
-                         str(msg.get("scenario", ""))[:80], difficulty)
-        if kind == "text":
-            text = str(msg["text"]).strip()
-            if not text or len(text) > MAX_TEXT:
-                raise ProtocolError(f"text must be 1–{MAX_TEXT} characters")
-            return Typed(text)
+                         str(msg.get("scenario", ""))[:80], difficulty,
+                         str(msg.get("user", "me"))[:40])
+        if kind in ("text", "speak"):
+            text = _words(msg["text"])
+            return Typed(text) if kind == "text" else Speak(text)
+        if kind == "stop":
+            return Hush()
+        if kind == "play":
+            return Play(str(msg["board"])[:100], str(msg["button"])[:100])
+        if kind == "prepare":
+            texts = msg["texts"]
+            if not isinstance(texts, list) or len(texts) > MAX_PREPARE:
+                raise ProtocolError(f"prepare takes a list of at most {MAX_PREPARE} phrases")
+            return Prepare(tuple(_words(t) for t in texts))
         if kind == "ptt":
             return PushToTalk(bool(msg["down"]))
         if kind == "mode":

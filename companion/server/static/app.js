@@ -91,10 +91,13 @@ function onEvent(m) {
       $("model").title = m.llm_reason || "";
       if (m.llm_reason) $("model-why").textContent = ` (${m.llm_reason})`;
       $("error").textContent = "";
-      startMic();
+      if (!window.companionNoMic || !window.companionNoMic()) startMic();  // the aid listens to no one
       break;
     case "state": setState(m.state); break;
-    case "transcript": stats.transcripts.push(m.text); addCaption("user", m.text); break;
+    case "transcript":
+      stats.transcripts.push(m.text);
+      if (m.role !== "self") addCaption("user", m.text);  // the aid's words show as they are said
+      break;
     case "caption": stats.captions.push(m.text); addCaption("assistant", m.text); break;
     case "latency":
       stats.latency.push(m);
@@ -119,10 +122,29 @@ function onEvent(m) {
   if (window.onCompanionEvent) window.onCompanionEvent(m);
 }
 
+// A small buffer against network jitter (the aid keeps it shorter: it answers a key press).
+// It is kept at that size: media that arrives late moves the schedule later at once (else its
+// audio would be dropped); media that keeps arriving well ahead of its time (the stream's first
+// message came late, a busy moment has passed) moves it earlier, but only while no voice is
+// scheduled, so nothing already playing is cut or overlapped.
+const buffer = () => (window.companionBuffer ? window.companionBuffer() : 0.15);
+let minLead = Infinity, leadSince = 0;
+function keepBuffer(pts) {
+  const now = clock(), lead = t0 + pts - now;
+  if (lead < 0) { t0 += buffer() - lead; minLead = Infinity; leadSince = now; return; }
+  minLead = Math.min(minLead, lead);
+  if (now - leadSince < 1.0) return;
+  stats.lead = minLead;
+  const voicePending = sources.some((s) => s.span[1] > now && !s.span[2]);
+  if (minLead > buffer() + 0.03 && !voicePending) t0 -= minLead - buffer();
+  minLead = Infinity; leadSince = now;
+}
+
 function onMedia(buf) {
   const kind = new Uint8Array(buf, 0, 1)[0];
   const pts = new DataView(buf, 1, 8).getFloat64(0, true);
-  if (t0 === null) t0 = clock() + 0.15 - pts; // a small buffer against network jitter
+  if (t0 === null) t0 = clock() + buffer() - pts;
+  keepBuffer(pts);
   if (kind === VIDEO) {
     stats.framesReceived++;
     createImageBitmap(new Blob([new Uint8Array(buf, 9)], { type: "image/jpeg" }))
@@ -143,6 +165,8 @@ function onMedia(buf) {
     node.buffer = ab;
     node.connect(c.destination);
     const when = t0 + pts;
+    if (window.__companionCapture) window.__companionCapture.push(pcm);  // tests read it back
+    if (window.onVoiceScheduled) window.onVoiceScheduled(when);
     if (speechEnd !== null) {
       stats.heardLatency.push(Math.max(0, when - speechEnd));
       speechEnd = null;
@@ -280,3 +304,17 @@ fetch("/api/info").then((r) => r.json()).then((info) => {
   if (!window.companionHoldConnect || !window.companionHoldConnect()) connect();
 }).catch(() => showError("Cannot reach the companion server."));
 requestAnimationFrame(draw);
+// For the communication aid (aac.js): the audio clock its latency read-out uses, and audio
+// allowed to play on the key press that asks for speech.
+window.companionClock = clock;
+window.companionResumeAudio = () => { const c = audioCtx(); if (c.state !== "running") c.resume(); };
+// Tests read back the voice the page played (set window.__companionCapture = [] first): base64
+// PCM16 at the stream's sample rate.
+window.__companionAudio = () => {
+  const parts = window.__companionCapture || [], n = parts.reduce((a, p) => a + p.length, 0);
+  const all = new Int16Array(n); let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.length; }
+  const bytes = new Uint8Array(all.buffer); let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return { sampleRate, pcm: btoa(s) };
+};

@@ -116,7 +116,7 @@
 
   window.onCompanionEvent = (m) => {
     if (m.type === "ready" && practising) { if (!timer) timer = setInterval(tick, 1000); }
-    else if (m.type === "crisis") showCrisis(m);
+    else if (m.type === "crisis" && m.blocking !== false) showCrisis(m);  // the aid shows its own
     else if (m.type === "resumed") { stats.crisis.push({ resumed: true }); if (practising && !timer) timer = setInterval(tick, 1000); }
     else if (m.type === "paused") { paused = m.on; $("timeout").textContent = m.on ? "Resume" : "Time out"; $("timeout").setAttribute("aria-pressed", String(m.on)); }
     else if (m.type === "debrief") showDebrief(m);
