@@ -218,6 +218,13 @@ def test_the_aac_endpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert r.status_code == 200 and r.json()["seconds"] == pytest.approx(0.6, abs=0.05)
     board = client.get("/api/aac/state?user=ann").json()["boards"][0]
     assert next(b for b in board["buttons"] if b["id"] == "2")["sound_id"] == "rec-2"
+    # the page saves the board as it got it (no recordings in it): the recording stays
+    board["buttons"][0]["label"] = "glad"
+    r = client.put("/api/aac/board?user=ann", content=json.dumps(board))
+    assert r.status_code == 200
+    with AACStore() as s:
+        kept = s.board("ann", "7")
+        assert kept.button("1").label == "glad" and kept.sounds["rec-2"].data == _wav(0.6)
     r = client.post("/api/aac/bank/7/1?user=ann", content=b"garbage bytes",
                     headers={"content-type": "audio/wav"})
     assert r.status_code == 400 and "audio" in r.json()["error"]

@@ -231,6 +231,7 @@ def test_the_aid_over_the_socket_and_its_messages_elsewhere(server: LiveServer) 
             await ws.send(json.dumps({"type": "speak", "text": "Good morning, Sam."}))
             await ws.send(json.dumps({"type": "play", "board": "starter", "button": "s0"}))
             events, _, audio = await _events(ws, 2.5)
+            assert audio > 20  # the stream runs (voice and the silence between)
             said = [e for e in events if e["type"] == "transcript"]
             assert said == [{"type": "transcript", "role": "self", "text": "Good morning, Sam.",
                              "turn": 1}]

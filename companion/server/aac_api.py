@@ -63,10 +63,22 @@ def _user(request: Request) -> str:
 
 
 def board_view(b: Board) -> dict[str, Any]:
-    """A board for the page: OBF, with which buttons carry a recording (not the recording)."""
+    """A board for the page: OBF without the recordings (buttons still name theirs)."""
     doc = b.to_obf()
-    doc["sounds"] = [{"id": s["id"], "content_type": s["content_type"]} for s in doc["sounds"]]
+    doc["sounds"] = []
     return doc
+
+
+def keep_recordings(edited: Board, stored: Board | None) -> Board:
+    """The page edits boards without their recordings: each button keeps the one it had."""
+    for b in edited.buttons:
+        if b.sound_id and b.sound_id not in edited.sounds:
+            had = stored.sounds.get(b.sound_id) if stored is not None else None
+            if had is not None:
+                edited.sounds[b.sound_id] = had
+            else:
+                b.sound_id = ""
+    return edited
 
 
 def state(user: str) -> dict[str, Any]:
@@ -96,7 +108,12 @@ def aac_routes(guard: Callable[[Request], str | None]) -> list[Route]:
     async def put_board(request: Request) -> Response:
         user = _user(request)
         board = parse_obf(await read_body(request, MAX_OBF_BYTES, "board"))
-        await asyncio.to_thread(with_store, lambda s: s.save(user, [board]))
+
+        def save(s: AACStore) -> None:
+            stored = next((b for b in s.boards(user) if b.id == board.id), None)
+            s.save(user, [keep_recordings(board, stored)])
+
+        await asyncio.to_thread(with_store, save)
         return JSONResponse({"saved": board.id})
 
     async def delete_board(request: Request) -> Response:

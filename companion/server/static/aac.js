@@ -291,7 +291,10 @@
     $("aac").hidden = !aid; $("mic-row").hidden = aid;
     $("say").hidden = aid || ($("mode-pick").value === "practice");
     document.body.classList.toggle("aid", aid);
-    if (aid) { load(); $("aac-text").focus(); }
+    if (aid) {
+      load(); $("aac-text").focus();
+      $("disclosure").textContent = "The avatar is AI-generated. It says its user's own words.";
+    }
     restartScan();
   }
   $("mode-pick").addEventListener("change", setMode);

@@ -44,8 +44,9 @@ function showError(msg) {
 function setState(s) {
   const el = $("state");
   el.className = "state " + s;
-  el.textContent = { listening: "Listening", thinking: "Thinking…", speaking: "Speaking",
-                     idle: "Ready" }[s] || s;
+  const aid = window.companionNoMic && window.companionNoMic();  // the aid listens to no one
+  el.textContent = { listening: aid ? "Ready" : "Listening", thinking: "Thinking…",
+                     speaking: "Speaking", idle: "Ready" }[s] || s;
   stats.states.push(s);
 }
 
