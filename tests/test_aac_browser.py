@@ -46,9 +46,11 @@ def _heard(page: Page) -> str:
 
 
 def _wait_spoken(page: Page, n: int, timeout: float = 30) -> dict:
-    """Until `n` utterances were said and the avatar is quiet again."""
-    return page.wait_for(lambda s: len(s["transcripts"]) >= n and s["states"]
-                         and s["states"][-1] != "speaking" and s["captions"], timeout)
+    """Until `n` utterances were said (each one its own stretch of speaking: they are sent
+    one at a time here) and the avatar is quiet again."""
+    return page.wait_for(lambda s: len(s["transcripts"]) >= n
+                         and s["states"].count("speaking") >= n
+                         and s["states"][-1] != "speaking", timeout)
 
 
 def test_the_aid_by_keyboard_alone_says_exactly_the_users_words(aid_server: LiveServer,

@@ -155,3 +155,66 @@ def test_the_safeguard_shows_help_but_never_silences_the_user(mona: Rig) -> None
     assert crisis[0]["category"] == "suicide" and crisis[0]["resources"]
     assert aid.crises == ["suicide"]  # the audit hook: the category, not the words
     assert aid.s.crisis is None  # nothing waits for a "go on"
+
+
+def test_the_terminal_aid_says_typed_lines_on_the_speaker(mona: Rig,
+                                                          monkeypatch: Any) -> None:
+    """`companion aac`: lines on stdin → the avatar's voice on the speaker (a fake sound card:
+    this machine has none), `/1` a quick phrase, Ctrl+D ends."""
+    import sys
+    import threading
+    import time
+
+    from companion.local import aac_local
+
+    written: list[np.ndarray] = []
+
+    class Speaker:
+        def write(self, data: bytes) -> None:
+            written.append(np.frombuffer(data, np.float32))
+            time.sleep(0.002)
+
+        def close(self) -> None:
+            pass
+
+    class PyAudio:
+        paFloat32 = 1
+
+        def PyAudio(self) -> PyAudio:
+            return self
+
+        def open(self, **kw: Any) -> Speaker:
+            return Speaker()
+
+        def terminate(self) -> None:
+            pass
+
+    def voiced_s() -> float:
+        return sum(len(w) for w in written if np.abs(w).max() > 0.01) / 22050
+
+    class Stdin:
+        def __init__(self) -> None:
+            self.lines = ["Good morning.\n", "/1\n"]
+
+        def readline(self) -> str:
+            time.sleep(0.2)
+            if self.lines:
+                return self.lines.pop(0)
+            end = time.monotonic() + 20
+            while voiced_s() < 0.8 and time.monotonic() < end:
+                time.sleep(0.05)
+            return ""  # Ctrl+D
+
+    monkeypatch.setattr(aac_local, "pyaudio_module", lambda what: PyAudio())
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    aid = Aid(mona)
+    done = threading.Event()
+
+    async def go() -> None:
+        await asyncio.wait_for(aac_local.run_aac_local(aid.s, aid.live, ["Yes."]), 40)
+        done.set()
+
+    asyncio.run(go())
+    assert done.is_set()
+    assert [r.user_text for r in aid.s.records] == ["Good morning.", "Yes."]
+    assert voiced_s() >= 0.8  # their words reached the speaker (0.9 s of them)
