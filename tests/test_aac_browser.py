@@ -127,8 +127,8 @@ def test_the_aid_by_keyboard_alone_says_exactly_the_users_words(aid_server: Live
     from companion.aac.store import AACStore
 
     with AACStore() as store:
-        said = [t for _, t, _ in store.history("kb")]
-    assert said[:4] == ["Please open the window.", "Yes.", "How are you?", "Hello!"]
+        history = [t for _, t, _ in store.history("kb")]
+    assert history[:4] == ["Please open the window.", "Yes.", "How are you?", "Hello!"]
 
 
 def test_a_button_says_the_users_own_recorded_voice(aid_server: LiveServer,
