@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.config import current
-from companion.consent.gate import ConsentRecord
+from companion.consent.bundled import bundled_names, bundled_record
+from companion.consent.record import ConsentRecord
+from companion.consent.tools import ConsentTools
 from companion.errors import InputError
 from companion.face.image import LoadedImage, load_image
 
@@ -20,34 +22,20 @@ class Avatar:
 
 
 def avatars_dir() -> Path:
-    env = current().avatars
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "avatars"
+    return current().avatars_dir()
 
 
 def bundled() -> list[str]:
-    d = avatars_dir()
-    return sorted(p.name for p in d.iterdir() if (p / "provenance.json").is_file()) \
-        if d.is_dir() else []
+    return bundled_names()
 
 
-def bundled_record(name: str) -> ConsentRecord | None:
-    """The consent record in a bundled avatar's provenance file (None if there is no such
-    avatar). The gate reads it from here rather than trusting a record handed to it."""
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        return None
-    prov_path = avatars_dir() / name / "provenance.json"
-    if not prov_path.is_file():
-        return None
-    prov = json.loads(prov_path.read_text())
-    return ConsentRecord(f"bundled:{name}", prov["sha256"], "bundled", prov["statement"])
-
-
-def resolve(spec: str, attest: str | None = None) -> Avatar:
+def resolve(spec: str, attest: str | None = None, tools: ConsentTools | None = None) -> Avatar:
     """A bundled avatar by name (consent from its provenance record), or an image path.
 
     A path needs `attest` — the uploader's typed statement that the image is artwork or a
     synthetic/cartoon face ("artwork: ..." or "synthetic: ..."); real people's photos need a
-    recorded consent clip, which a typed statement cannot replace.
+    recorded consent clip, which a typed statement cannot replace. `tools`: the face check
+    an attestation needs (the wiring's `consent_tools()`).
     """
     d = avatars_dir() / spec
     if (d / "provenance.json").is_file():
@@ -77,8 +65,10 @@ def resolve(spec: str, attest: str | None = None) -> Avatar:
                              "a real person's photo needs their recorded consent instead")
         from companion.consent.registry import ConsentRegistry
 
+        if tools is None:
+            raise TypeError("an attestation needs the consent tools (wiring.consent_tools)")
         with ConsentRegistry() as reg:
-            rec = reg.attest(img, kind, statement.strip())
+            rec = reg.attest(img, kind, statement.strip(), tools=tools)
     else:
         rec = _registered(img.sha256)
     return Avatar(img, rec, p.stem)

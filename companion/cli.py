@@ -45,8 +45,9 @@ def _options(a: argparse.Namespace) -> object:
 def _rig(a: argparse.Namespace) -> object:
     from companion.avatars import resolve
     from companion.face.rig import build_rig
+    from companion.wiring import consent_tools
 
-    av = resolve(a.avatar, a.attest)
+    av = resolve(a.avatar, a.attest, consent_tools())
     return build_rig(av.image, av.consent, size=a.size, face=a.face)
 
 
@@ -168,13 +169,15 @@ def cmd_consent(a: argparse.Namespace) -> None:
 
     from companion.consent.registry import ConsentRegistry
     from companion.face.image import load_image
+    from companion.wiring import consent_tools
 
+    tools = consent_tools()
     with ConsentRegistry() as reg:
         if a.action == "attest":
             if not a.target or not a.category or not a.statement:
                 raise CompanionError("consent attest IMAGE --category artwork|synthetic "
                                      "--statement TEXT")
-            rec = reg.attest(load_image(a.target), a.category, a.statement)
+            rec = reg.attest(load_image(a.target), a.category, a.statement, tools=tools)
             print(f"{rec.consent_id}  {rec.category}  {rec.statement}")
         elif a.action == "challenge":
             if not a.name:
@@ -190,7 +193,8 @@ def cmd_consent(a: argparse.Namespace) -> None:
         elif a.action == "record":
             if not a.target or not a.challenge or not a.clip:
                 raise CompanionError("consent record PORTRAIT --challenge ID --clip VIDEO")
-            rec = reg.consent_from_clip(load_image(a.target), a.challenge, Path(a.clip))
+            rec = reg.consent_from_clip(load_image(a.target), a.challenge, Path(a.clip),
+                                        tools=tools)
             checks = json.loads(reg.details(rec.consent_id)["checks"])["clip"]
             print(f"{rec.consent_id}  real-person  consent recorded")
             print(f"heard: {checks['transcript']!r} (phrase {checks['phrase_score']:.0%}, code "
@@ -203,7 +207,7 @@ def cmd_consent(a: argparse.Namespace) -> None:
         elif a.action == "show":
             print(json.dumps(reg.details(a.target or ""), indent=2, default=str))
         elif a.action == "revoke":
-            removed = reg.revoke(a.target or "")
+            removed = reg.revoke(a.target or "", tools=tools)
             print(f"revoked {a.target}; deleted {len(removed)} file(s)")
         elif a.action == "audit":
             check = reg.verify_audit()

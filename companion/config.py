@@ -137,6 +137,11 @@ class Settings:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         return Path(xdg) / "companion"
 
+    def avatars_dir(self) -> Path:
+        """The bundled avatars: the `avatars` setting, else the folder beside the package."""
+        return Path(self.avatars) if self.avatars else Path(__file__).resolve().parents[1] / \
+            "avatars"
+
     def model_cache_dir(self) -> Path:
         return Path(self.model_cache) if self.model_cache else self.cache_dir()
 

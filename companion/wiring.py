@@ -17,6 +17,7 @@ import numpy as np
 from companion.aac.session import AACSession, CachedTTS
 from companion.avatars import resolve
 from companion.config import Settings
+from companion.consent.tools import ConsentTools
 from companion.cpu import budget, limit_render_threads
 from companion.dialogue.debrief import Debrief
 from companion.dialogue.persona import Persona, load_persona
@@ -46,6 +47,18 @@ class Models:
     tts: TTS
     fallback: TTS | None  # espeak, when the main voice fails on a sentence
     end_of_turn: Callable[[np.ndarray], float] | None = None  # Smart Turn, shared
+
+
+def consent_tools() -> ConsentTools:
+    """What consent's checks need from the face engine and the recogniser (consent imports
+    neither): the portrait check, a landmark tracker for liveness, Whisper for the phrase,
+    and the cached rigs that revoking deletes."""
+    from companion.face.landmarks import FaceAnalyzer
+    from companion.face.rig import cached_rigs, check_portrait
+    from companion.stt.whisper import FasterWhisperSTT
+
+    return ConsentTools(check_portrait, lambda: FaceAnalyzer(tracking=True, max_faces=2),
+                        lambda: FasterWhisperSTT("tiny.en"), cached_rigs)
 
 
 def end_of_turn_model(kind: str) -> Callable[[np.ndarray], float] | None:
@@ -168,7 +181,7 @@ def new_session(models: Models, settings: Settings, avatar: str | None = None,
     practice = load_scenarios().get(scenario) if mode == "practice" else None
     if practice is not None and difficulty:
         practice = practice.at(difficulty)
-    av = resolve(avatar or settings.avatar, attest)
+    av = resolve(avatar or settings.avatar, attest, consent_tools())
     rig = build_rig(av.image, av.consent)
     live = LiveFace(rig, RenderOptions(fps=settings.fps, label=settings.label))
     session: VoiceSession

@@ -14,7 +14,10 @@ from companion.face.engine import RenderOptions
 from companion.face.image import load_image
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig, cache_dir
+from companion.wiring import consent_tools
 from tests.conftest import run_cli
+
+TOOLS = consent_tools()  # the face check and rig cache consent is handed (as the wiring does)
 
 
 @pytest.fixture
@@ -27,7 +30,8 @@ def test_attested_artwork_animates_until_revoked(registry: ConsentRegistry, data
                                                  tmp_path: Path) -> None:
     monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
     img = load_image(data / "sargent_elizabeth_winthrop_chanler.jpg")
-    rec = registry.attest(img, "artwork", "Public-domain painting by Sargent (1893).")
+    rec = registry.attest(img, "artwork", "Public-domain painting by Sargent (1893).",
+                          tools=TOOLS)
     assert rec.consent_id.startswith("c_") and not rec.revoked
     rig = build_rig(img, rec)
     render = engine.make_renderer(rig)
@@ -36,7 +40,7 @@ def test_attested_artwork_animates_until_revoked(registry: ConsentRegistry, data
     for _ in range(30):
         live.next_frame()
     assert list(cache_dir().glob(f"{img.sha256[:32]}-*.npz"))
-    removed = registry.revoke(rec.consent_id)
+    removed = registry.revoke(rec.consent_id, tools=TOOLS)
     assert any(p.suffix == ".npz" for p in removed) and any(p.suffix == ".png" for p in removed)
     assert not list(cache_dir().glob(f"{img.sha256[:32]}-*.npz"))
     # the engine itself refuses, whatever the caller does
@@ -54,16 +58,16 @@ def test_real_photos_cannot_be_attested_in_writing(registry: ConsentRegistry, da
                                                    ) -> None:
     img = load_image(data / "obama.jpg")
     with pytest.raises(ConsentError, match="consent clip"):
-        registry.attest(img, "real-person", "it is me, honestly")
+        registry.attest(img, "real-person", "it is me, honestly", tools=TOOLS)
     with pytest.raises(ConsentError, match="statement"):
-        registry.attest(img, "artwork", "")
+        registry.attest(img, "artwork", "", tools=TOOLS)
 
 
 def test_audit_chain_detects_tampering(registry: ConsentRegistry, data: Path,
                                        tmp_path: Path) -> None:
     a = registry.attest(load_image(data / "sargent_elizabeth_winthrop_chanler.jpg"), "artwork",
-                        "Public-domain painting by Sargent.")
-    registry.revoke(a.consent_id)
+                        "Public-domain painting by Sargent.", tools=TOOLS)
+    registry.revoke(a.consent_id, tools=TOOLS)
     assert registry.verify_audit().ok and registry.verify_audit().rows == 2
     # the log refuses edits through SQLite…
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -112,6 +116,6 @@ def test_nothing_is_stored_for_an_image_without_a_face(registry: ConsentRegistry
     _, buf = cv2.imencode(".png", cv2.GaussianBlur(noise, (15, 15), 5))
     with pytest.raises(FaceError):
         registry.attest(load_image_bytes(buf.tobytes(), "noise.png"), "artwork",
-                        "a painting of nothing at all")
+                        "a painting of nothing at all", tools=TOOLS)
     assert registry.records() == [] and registry.audit_log() == []
     assert not list((tmp_path / "data" / "portraits").iterdir())

@@ -19,8 +19,11 @@ from companion.errors import ConsentError, FaceError, InputError
 from companion.face import engine
 from companion.face.image import load_image, load_image_bytes
 from companion.face.rig import Rig, build_rig
+from companion.wiring import consent_tools
 from tests.conftest import run_cli
 from tests.consent_clips import person_rig, spoken_phrase, write_clip
+
+TOOLS = consent_tools()  # the face checks and recogniser consent is handed (as the wiring does)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +104,7 @@ def test_same_person_clip_is_accepted_then_revoked(obama: Rig, data: Path, tmp_p
     stored = [p for p in (tmp_path / "cli").rglob(f"{rid}.*")]
     assert {p.suffix for p in stored} == {".png", ".npy", ".mp4"}
     # revoking deletes the portrait, its embedding and the clip; the engine refuses
-    removed = reg.revoke(rid)
+    removed = reg.revoke(rid, tools=TOOLS)
     assert set(stored) <= set(removed) and not any(p.exists() for p in stored)
     with pytest.raises(ConsentError, match="revoked"):
         engine.make_renderer(rig)
@@ -113,7 +116,8 @@ def test_same_person_clip_is_accepted_then_revoked(obama: Rig, data: Path, tmp_p
 def _refused(reg: ConsentRegistry, data: Path, clip: Path, challenge: str, match: str,
              now: float | None = None) -> None:
     with pytest.raises(ConsentError, match=match):
-        reg.consent_from_clip(load_image(data / "obama.jpg"), challenge, clip, now=now)
+        reg.consent_from_clip(load_image(data / "obama.jpg"), challenge, clip, now=now,
+                              tools=TOOLS)
     _nothing_stored(reg)
 
 
@@ -162,14 +166,14 @@ def test_broken_input_is_refused_without_spending_the_code(registry: ConsentRegi
                           ("text.mp4", b"I agree, honestly\n" * 50)]:
         (tmp_path / name).write_bytes(content)
         with pytest.raises(InputError, match="consent clip"):
-            registry.consent_from_clip(portrait, ch.challenge_id, tmp_path / name)
+            registry.consent_from_clip(portrait, ch.challenge_id, tmp_path / name, tools=TOOLS)
     # a portrait without a face is refused before the clip is even read
     blank = load_image_bytes(cv2.imencode(".png", np.full((200, 200, 3), 90, np.uint8))[1]
                              .tobytes(), "blank.png")
     with pytest.raises(FaceError):
-        registry.consent_from_clip(blank, ch.challenge_id, tmp_path / "text.mp4")
+        registry.consent_from_clip(blank, ch.challenge_id, tmp_path / "text.mp4", tools=TOOLS)
     with pytest.raises(ConsentError, match="unknown consent phrase"):
-        registry.consent_from_clip(portrait, "k_nope", tmp_path / "text.mp4")
+        registry.consent_from_clip(portrait, "k_nope", tmp_path / "text.mp4", tools=TOOLS)
     _nothing_stored(registry)
     # the code is still good for a real attempt
     assert registry.db.execute("SELECT used FROM challenges").fetchone()[0] is None

@@ -42,6 +42,7 @@ def _clip_check(rig: Any, portrait_rgb: Any, out: Path) -> tuple[float, float, b
     from companion.face import engine
     from companion.stt.whisper import FasterWhisperSTT
     from companion.tts import make_tts
+    from companion.wiring import consent_tools
 
     code = "4719"
     spoken = phrase_for("Lisa", code).replace("4 7 1 9", "four seven one nine")
@@ -52,7 +53,8 @@ def _clip_check(rig: Any, portrait_rgb: Any, out: Path) -> tuple[float, float, b
     stt = FasterWhisperSTT("tiny.en")
     stt.words(clips.read_clip(out).audio)  # load the model first: a server loads it once
     t = time.perf_counter()
-    checks = clips.check_clip(clips.read_clip(out), portrait, "Lisa", code, stt=stt)
+    checks = clips.check_clip(clips.read_clip(out), portrait, "Lisa", code, stt,
+                              consent_tools().track_faces)
     return time.perf_counter() - t, speech.duration, checks.ok
 
 

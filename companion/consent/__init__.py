@@ -1,5 +1,4 @@
-"""Consent: who allowed which face to be animated, checked at the engine boundary."""
+"""Consent: who allowed which face to be animated, checked at the engine boundary.
 
-from companion.consent.gate import ConsentRecord, require_consent
-
-__all__ = ["ConsentRecord", "require_consent"]
+The record type is in `record`, the engine's check in `gate`, the store in `registry`; what the
+checks need from the face engine and the recogniser is handed in (`tools`)."""

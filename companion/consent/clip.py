@@ -14,6 +14,7 @@ Three independent checks, each with its score kept in the consent record:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from companion.audio.io import decode_audio
 from companion.consent import phrase as phrases
 from companion.consent.identity import THRESHOLD, FaceDescriptor, distance, identity
+from companion.consent.tools import FaceTracker
 from companion.errors import InputError
 from companion.frames import AudioFrame
 
@@ -127,11 +129,9 @@ def _openness(lm: np.ndarray) -> tuple[float, float]:
     return mouth, float(np.mean(eyes))
 
 
-def liveness(frames: list[np.ndarray]) -> tuple[float, int, list[int]]:
-    """(mouth range p95-p5, blinks, indices of frames with one face) over the clip."""
-    from companion.face.landmarks import FaceAnalyzer
-
-    fa = FaceAnalyzer(tracking=True, max_faces=2)
+def liveness(frames: list[np.ndarray], fa: FaceTracker) -> tuple[float, int, list[int]]:
+    """(mouth range p95-p5, blinks, indices of frames with one face) over the clip; `fa`
+    tracks up to two faces and is closed here."""
     mouth, eyes, with_face = [], [], []
     try:
         for i, rgb in enumerate(frames):
@@ -153,19 +153,16 @@ def liveness(frames: list[np.ndarray]) -> tuple[float, int, list[int]]:
 
 
 def check_clip(clip: ClipEvidence, portrait: FaceDescriptor, name: str, code: str,
-               stt: Any = None) -> ClipChecks:
-    """Run all three checks; every failing one adds a plain reason."""
+               stt: Any, track_faces: Callable[[], FaceTracker]) -> ClipChecks:
+    """Run all three checks; every failing one adds a plain reason. `stt` hears the phrase,
+    `track_faces` makes the landmark tracker for liveness (both handed in by the wiring)."""
     reasons: list[str] = []
-    if stt is None:
-        from companion.stt.whisper import FasterWhisperSTT
-
-        stt = FasterWhisperSTT("tiny.en")
     transcript = " ".join(w.text.strip() for w in stt.words(clip.audio)).strip()
     said = phrases.match(transcript, name, code)
     if not said.ok:
         reasons.append(said.reason)
 
-    mouth_range, blinks, with_face = liveness(clip.frames)
+    mouth_range, blinks, with_face = liveness(clip.frames, track_faces())
     share = len(with_face) / max(1, len(clip.frames))
     if share < MIN_FACE_SHARE:
         reasons.append(f"one face must be visible through the clip (seen in {share:.0%} of "

@@ -7,30 +7,19 @@ one too. Real people's photos need a recorded consent clip (kept in the SQLite r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from companion.consent.bundled import bundled_record
+from companion.consent.record import CATEGORIES, ConsentRecord
 from companion.errors import ConsentError
 
-CATEGORIES = ("bundled", "artwork", "synthetic", "real-person")
-
-
-@dataclass(frozen=True)
-class ConsentRecord:
-    consent_id: str
-    image_sha256: str
-    category: str
-    statement: str
-    revoked: bool = False
+__all__ = ["CATEGORIES", "ConsentRecord", "is_active", "lookup", "require_consent"]
 
 
 def lookup(consent_id: str) -> ConsentRecord | None:
     """The authoritative record for an id: a bundled avatar's provenance file or the registry."""
     if consent_id.startswith("bundled:"):
-        from companion.avatars import bundled_record
-
         return bundled_record(consent_id.partition(":")[2])
     if consent_id.startswith("c_"):
-        from companion.consent.registry import ConsentRegistry
+        from companion.consent.registry import ConsentRegistry  # the store: it opens a file
 
         with ConsentRegistry() as reg:
             try:

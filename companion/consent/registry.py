@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from companion.cache import data_dir
-from companion.consent.gate import ConsentRecord
+from companion.consent.record import ConsentRecord
+from companion.consent.tools import ConsentTools
 from companion.errors import ConsentError
 from companion.face.image import LoadedImage
 
@@ -132,15 +133,13 @@ class ConsentRegistry:
 
     # ------------------------------------------------------------------ records
     def attest(self, image: LoadedImage, category: str, statement: str, subject: str = "",
-               who: str = "local user") -> ConsentRecord:
+               who: str = "local user", *, tools: ConsentTools) -> ConsentRecord:
         """A typed attestation that the image is artwork or a synthetic/cartoon face. A real
         person's photo cannot be attested this way: it needs a recorded consent clip."""
         if category not in ("artwork", "synthetic"):
             raise ConsentError("only artwork or synthetic faces can be attested in writing",
                                "a real person's photo needs their recorded consent clip")
-        from companion.face.rig import check_portrait
-
-        check_portrait(image)  # one usable face, or nothing is stored
+        tools.check_portrait(image)  # one usable face, or nothing is stored
         if len(statement.strip()) < 8:
             raise ConsentError("the attestation needs a statement (why this image may be "
                                "animated)")
@@ -217,23 +216,23 @@ class ConsentRegistry:
 
     def consent_from_clip(self, image: LoadedImage, challenge_id: str, clip_path: Path,
                           who: str = "local user", now: float | None = None,
-                          stt: Any = None) -> ConsentRecord:
+                          *, tools: ConsentTools, stt: Any = None) -> ConsentRecord:
         """Record a real person's consent from their clip, or raise ConsentError with every
         reason it was refused. Refusals are audited; nothing else is stored for them."""
         from companion.consent import clip as clips
         from companion.consent.identity import identity
-        from companion.face.rig import check_portrait
 
         now = time.time() if now is None else now
         ch = self._open_challenge(challenge_id, now)
         # Unusable inputs (no face, an unreadable clip) are refused before the code is spent.
-        check_portrait(image)
+        tools.check_portrait(image)
         portrait_face = identity().describe_one(image.rgb)
         evidence = clips.read_clip(clip_path)
         # A code is good for one checked clip, whatever the outcome: no retrying a borrowed clip
         # against the same code until something passes.
         self._close_challenge(ch.challenge_id, now)
-        checks = clips.check_clip(evidence, portrait_face, ch.name, ch.code, stt=stt)
+        checks = clips.check_clip(evidence, portrait_face, ch.name, ch.code,
+                                  stt if stt is not None else tools.stt(), tools.track_faces)
         if not checks.ok:
             self._audit("consent-refused", ch.challenge_id,
                         {"image_sha256": image.sha256, "checks": checks.as_dict(), "by": who})
@@ -279,7 +278,7 @@ class ConsentRegistry:
         rows = self.db.execute("SELECT id FROM records ORDER BY created").fetchall()
         return [self.get(r[0]) for r in rows]
 
-    def revoke(self, rid: str, who: str = "local user") -> list[Path]:
+    def revoke(self, rid: str, who: str = "local user", *, tools: ConsentTools) -> list[Path]:
         """Revoke a record: the stored portrait, its face embedding and consent clip, and every
         rig built from it are deleted.
         Returns the files removed. Renderers check the record and stop (gate.is_active)."""
@@ -287,12 +286,10 @@ class ConsentRegistry:
         if rec.revoked:
             return []
         removed: list[Path] = []
-        from companion.face.rig import cache_dir
-
         # the portrait and its face embedding, the consent clip, and every rig built from it
         candidates = [*(self.root / "portraits").glob(f"{rid}.*"),
                       *(self.root / "clips").glob(f"{rid}.*"),
-                      *cache_dir().glob(f"{rec.image_sha256[:32]}-*.npz")]
+                      *tools.derived_files(rec.image_sha256)]
         for path in candidates:
             if path.exists():
                 path.unlink()

@@ -55,10 +55,10 @@ def _frames(path: Path) -> list[np.ndarray]:
 
 
 def _identify(payload: bytes) -> tuple[str | None, str]:
-    from companion.avatars import bundled
+    from companion.consent.bundled import bundled_names
     from companion.consent.registry import ConsentRegistry
 
-    for name in bundled():
+    for name in bundled_names():
         if watermark.payload_for(f"bundled:{name}") == payload:
             return f"bundled:{name}", "active"
     with ConsentRegistry() as reg:

@@ -95,6 +95,16 @@ def cache_dir() -> Path:
     return cache_home() / "rigs"
 
 
+def _key_prefix(image_sha256: str) -> str:
+    return image_sha256[:32]
+
+
+def cached_rigs(image_sha256: str) -> list[Path]:
+    """Every cached rig built from this image (revoking its consent deletes them); the file
+    names are this module's business, so the glob lives here."""
+    return sorted(cache_dir().glob(f"{_key_prefix(image_sha256)}-*.npz"))
+
+
 def _eye_centre(lm: np.ndarray, contour: tuple[int, ...]) -> np.ndarray:
     return lm[list(contour), :2].mean(axis=0)
 
@@ -195,7 +205,7 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
               face: int | None = None, use_cache: bool = True) -> Rig:
     """Build (or load from cache) the rig for a portrait. Needs a valid consent record."""
     record = require_consent(consent, src.sha256)
-    key = f"{src.sha256[:32]}-f{face or 0}-s{size}-v{RIG_VERSION}"
+    key = f"{_key_prefix(src.sha256)}-f{face or 0}-s{size}-v{RIG_VERSION}"
     path = cache_dir() / f"{key}.npz"
     if use_cache and path.is_file():
         try:
@@ -241,4 +251,4 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
     return rig
 
 
-__all__ = ["Rig", "build_rig", "cache_dir", "check_portrait"]
+__all__ = ["Rig", "build_rig", "cache_dir", "cached_rigs", "check_portrait"]

@@ -140,7 +140,10 @@ def consent_routes(guard: Callable[[Request], str | None],
                    attestation_allowed: bool = True) -> list[Route]:
     """`guard(request)` returns why a request is refused (origin, token), or None. Without
     `attestation_allowed` (the deployment's policy) only consent clips make a record."""
+    from companion.wiring import consent_tools
+
     uploads = Uploads()
+    tools = consent_tools()
 
     def endpoint(fn: Handler) -> Handler:
         return guarded(guard, fn)
@@ -151,10 +154,8 @@ def consent_routes(guard: Callable[[Request], str | None],
         name = request.query_params.get("name", "portrait")[:100]
 
         def check() -> LoadedImage:
-            from companion.face.rig import check_portrait
-
             img = load_image_bytes(data, name)
-            check_portrait(img)
+            tools.check_portrait(img)
             return img
 
         img = await asyncio.to_thread(check)
@@ -173,7 +174,8 @@ def consent_routes(guard: Callable[[Request], str | None],
 
         def run() -> str:
             with ConsentRegistry() as reg:
-                return str(reg.attest(img, category, statement, who="web page").consent_id)
+                return str(reg.attest(img, category, statement, who="web page",
+                                      tools=tools).consent_id)
 
         rid = await asyncio.to_thread(run)
         uploads.drop(uid)
@@ -202,7 +204,7 @@ def consent_routes(guard: Callable[[Request], str | None],
                 import json
 
                 with ConsentRegistry() as reg:
-                    rec = reg.consent_from_clip(img, cid, path, who="web page")
+                    rec = reg.consent_from_clip(img, cid, path, who="web page", tools=tools)
                     return rec.consent_id, json.loads(reg.details(rec.consent_id)["checks"])
 
             rid, checks = await asyncio.to_thread(run)
@@ -218,7 +220,7 @@ def consent_routes(guard: Callable[[Request], str | None],
 
         def run() -> int:
             with ConsentRegistry() as reg:
-                return len(reg.revoke(rid, who="web page"))
+                return len(reg.revoke(rid, who="web page", tools=tools))
 
         return JSONResponse({"revoked": rid, "removed": await asyncio.to_thread(run)})
 
