@@ -20,6 +20,7 @@ from companion.safety.rules import (
     LAUGHING,
     NOW,
     PERFORMED,
+    PLACE_AFTER_PERSON,
     QUOTE_FRAME,
     RULES,
     THIRD_INTENT,
@@ -161,6 +162,7 @@ def detect(text: str) -> Risk | None:
     t = _strip_quotes(normalise(text))
     whole = t
     t = IDIOMS.sub(" , ", t)
+    t = PLACE_AFTER_PERSON.sub(" ", t)
     history = bool(HISTORY.search(whole)) and not NOW.search(whole)
     context = bool(CONTEXT_WORDS.search(whole))
     joking = bool(JOKING.search(whole))

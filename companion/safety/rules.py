@@ -27,7 +27,8 @@ class Rule:
 # words that say the speaker means it, or means to ("i want to …", "i keep thinking about …")
 INTENT = (r"(?:want to|need to|going to|will|would like to|plan to|planning to|plan on|"
           r"thinking about|thinking of|think about|decided to|ready to|about to|try to|"
-          r"trying to|tried to|feel like|keep thinking about|intend to|wish i could|have to)")
+          r"trying to|tried to|feel like|keep thinking about|intend to|wish i could|have to|"
+          r"wanting to|keep wanting to|urge to|urges to)")
 SELF_ME = r"myself"
 SELF_OTHER = r"(?:himself|herself|themselves|themself)"
 SELF_ANY = r"(?:myself|himself|herself|themselves|themself)"
@@ -64,6 +65,11 @@ _TABLE: list[tuple[str, str, str, str]] = [
     ("suicide", "self", "no-life", r"\bnot want to (?:be alive|live|exist|wake up)\b"),
     ("suicide", "self", "no-life-here", r"\bnot want to (?:be here|go on|carry on)"
      r"(?: anymore| any longer)\b"),
+    ("suicide", "self", "stop-existing", r"\b(?:want to|wish i could|going to|need to|would "
+     r"rather|would like to) (?:just )?(?:stop existing|stop living|cease to exist|not exist "
+     r"anymore|not exist)\b"),
+    ("suicide", "self", "cannot-go-on", r"\b(?:cannot|can not|do not think i can|not sure i "
+     r"can|do not know how (?:much longer )?i can) (?:keep|go on|carry on) living\b"),
     ("suicide", "self", "no-longer", r"\bno longer want to (?:be alive|live|exist|be here|"
      r"go on|wake up)\b"),
     ("suicide", "self", "unsure-live", r"\b(?:not sure|do not know if|not know if|no longer "
@@ -75,15 +81,17 @@ _TABLE: list[tuple[str, str, str, str]] = [
     ("suicide", "any", "not-worth", r"\b(?:life|living) is not worth (?:it|living)|"
      r"\bnot worth living\b"),
     ("suicide", "self", "nothing-to-live", r"\bnothing (?:left )?to live for\b"),
-    ("suicide", "any", "better-off", r"\bbetter off (?:dead|without me)\b|\bbetter off if i "
-     r"(?:was|were|am) (?:dead|gone)\b"),
+    ("suicide", "any", "better-off", r"\bbetter off (?:dead|without me)\b|\b(?:better off|"
+     r"happier|better|easier) (?:if|when) i (?:(?:was|were|am) (?:dead|gone|not here|not "
+     r"around)|died|killed myself)\b"),
     ("suicide", "any", "nobody-miss", r"\b(?:nobody|no one|no-one) would (?:miss|notice|care "
      r"about) me\b|\bmiss me (?:if|when) i (?:was|were|am) (?:dead|gone)\b"),
     ("suicide", "self", "wish-dead", r"\bwish i (?:was|were) dead\b|\bwish i had never been "
      r"born\b"),
     ("suicide", "self", "never-wake", r"\b(?:sleep|asleep)\b.{0,20}\b(?:never|not) wake up\b"),
     ("suicide", "self", "end-it", rf"\b{INTENT} end (?:it all|it tonight|it today|it now|it "
-     r"for good|everything)\b|\bend it all\b|\b(?:want to|going to|will|decided to|ready to) "
+     r"for good|everything|things for good|things tonight|things now|it once and for all|"
+     r"things once and for all)\b|\bend it all\b|\b(?:want to|going to|will|decided to|ready to) "
      r"end it$"),
     ("suicide", "self", "done-life", r"\bdone with (?:life|living|being alive|it all)\b"),
     ("suicide", "self", "suicidal", r"\b(?:feel|feeling|am|been|get|getting|go|felt) "
@@ -119,6 +127,8 @@ _TABLE: list[tuple[str, str, str, str]] = [
      r"(?:cutting|cut again|cut)\b|\bwant to cut again\b"),
     # ---- harm to others
     ("harm_to_others", "self", "kill-someone", rf"\b{INTENT} (?:really )?{VIOLENT} {PERSON}\b"),
+    ("harm_to_others", "self", "run-over", rf"\b{INTENT} (?:run|running|drive|driving) "
+     rf"{PERSON} (?:over|down)\b"),
     ("harm_to_others", "self", "beat-up", rf"\b{INTENT} (?:beat|beating) {PERSON} up\b"),
     ("harm_to_others", "any", "weapon", r"\b(?:bring|take|carry|bringing|taking) (?:a|my|the) "
      r"(?:gun|knife|weapon|rifle|bomb|pistol) (?:to|into) (?:school|work|the office|class|"
@@ -130,8 +140,9 @@ _TABLE: list[tuple[str, str, str, str]] = [
     ("harm_to_others", "self", "could-hurt", r"\bcould (?:really )?(?:hurt|kill) (?:someone|"
      r"somebody)\b"),
     # ---- abuse: someone does it to the speaker
-    ("abuse", "other", "hurts-me", rf"\b{MODAL}{ABUSE_VERB} me\b(?! (?:at|up|with (?:a|an|the) "
-     r"(?:idea|question|joke)|off|back|deeply|so much))"),
+    ("abuse", "other", "hurts-me", rf"\b{MODAL}{ABUSE_VERB} (?:(?:my|the) \w+ and )?me\b"
+     r"(?! (?:at (?:chess|tennis|cards|football|golf|poker|pool|darts|\w+ games?)|up|with "
+     r"(?:a|an|the) (?:idea|question|joke)|off|back|deeply|so much))"),
     ("abuse", "other", "pushed-me", r"\b(?:push|pushes|pushed|shove|shoves|shoved|throws|threw) "
      r"me (?:down|into|against|over|off|to the (?:ground|floor))\b"),
     ("abuse", "other", "locks-me", r"\b(?:locks|locked|lock) me (?:in|out|up)\b"),
@@ -144,7 +155,8 @@ _TABLE: list[tuple[str, str, str, str]] = [
      r"groomed)\b|\bsexually abused me\b"),
     ("abuse", "any", "secret", r"\btouched me\b.{0,60}\b(?:secret|not to tell|do not tell)\b"),
     # ---- medical emergency
-    ("medical", "any", "no-breath", r"\b(?:cannot|can not|could not|unable to) (?:breathe|"
+    ("medical", "any", "no-breath", r"\b(?:cannot|can not|could not|unable to) (?:breathe"
+     r"(?! through (?:my|his|her|their|the) nose)|"
      r"catch (?:my|his|her|their) breath)\b|\b(?:trouble|difficulty|struggling to) "
      r"breath(?:e|ing)\b"),
     ("medical", "any", "not-breathing", r"\b(?:is|are|am|was|has|have) (?:not|stopped) "
@@ -180,6 +192,12 @@ IDIOMS = re.compile(
     r"shoot (?:you|me|him|her|them) (?:a|an) \w+|hit the (?:gym|road|sack|books|shops)|"
     r"cut (?:myself|me|you) (?:a|an|some)\b|beat(?:s)? (?:you|me|him|her|them) at|hit me up|"
     r"break a leg|could (?:just )?die|knock (?:them|him|her|you) dead|kill for)")
+
+# Where a person lives or stands, after the word for them ("the man next door threatened me"):
+# taken out so the person, not "door", is the verb's subject.
+PLACE_AFTER_PERSON = re.compile(
+    r"\b(?:next door|upstairs|downstairs|down the (?:road|street|hall)|across the (?:road|street|"
+    r"hall))\b")
 
 # Words that make a third-person phrase a story, a topic or someone's job rather than a person
 # in danger now.
