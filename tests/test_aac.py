@@ -197,7 +197,8 @@ def test_the_aac_endpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     from companion.server.app import Hub, create_app
 
     monkeypatch.setenv("COMPANION_DATA", str(tmp_path))
-    client = TestClient(create_app(Hub(make=lambda hello: (None, None))))  # type: ignore
+    client = TestClient(create_app(Hub(make=lambda hello: (None, None))),  # type: ignore
+                        base_url="http://127.0.0.1:8000")
     st = client.get("/api/aac/state?user=ann").json()
     assert [b["id"] for b in st["boards"]] == ["starter"] and st["history"] == []
     # an import lands, and a hostile one is refused with its reason and changes nothing

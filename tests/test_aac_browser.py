@@ -134,7 +134,8 @@ def test_the_aid_by_keyboard_alone_says_exactly_the_users_words(aid_server: Live
 def test_a_button_says_the_users_own_recorded_voice(aid_server: LiveServer,
                                                     tmp_path: Path) -> None:
     """Message banking in the page: record a button's words with the microphone, save, press
-    it: the avatar plays that recording (lip-synced), not the synthetic voice."""
+    it: the avatar plays that recording (lip-synced), not the synthetic voice. Then dwell
+    selection presses a button the pointer rests on."""
     from tests.test_browser import _say
 
     voice = np.concatenate([_say("I love you, Gran."), _silence(0.3)] * 3)
@@ -159,5 +160,12 @@ def test_a_button_says_the_users_own_recorded_voice(aid_server: LiveServer,
         assert s["transcripts"] == ["Hello!"] and not s["errors"]
         heard = _words(_heard(page))
         assert "love" in heard and "hello" not in heard, heard  # their voice, not piper's
+        # dwell selection (eye gaze, head mouse): resting the pointer on a button presses it
+        p.click("#aac-access summary")
+        p.check("#dwell-on")
+        p.fill("#dwell-ms", "500")
+        p.hover("#aac-board button[data-id=s1]")
+        _wait_spoken(page, 2)
+        assert page.stats()["transcripts"] == ["Hello!", "How are you?"]
     finally:
         page.close()

@@ -8,6 +8,7 @@ import json
 import struct
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,3 +249,59 @@ def test_the_aid_over_the_socket_and_its_messages_elsewhere(server: LiveServer) 
             assert any("communication aid" in str(e.get("message")) for e in events)
 
     asyncio.run(run())
+
+
+def test_dns_rebinding_and_a_foreign_host_are_refused(server: LiveServer) -> None:
+    """A page on evil.example that resolves to 127.0.0.1 sends Host and Origin both
+    evil.example:PORT: every route and the socket refuse it; this server's own names work."""
+    import http.client
+
+    evil = f"evil.example:{server.port}"
+
+    def get(path: str, host: str, method: str = "GET", body: bytes = b"") -> int:
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        c.request(method, path, body=body or None,
+                  headers={"Host": host, "Origin": f"http://{host}"})
+        status = c.getresponse().status
+        c.close()
+        return status
+
+    for path, method in [("/", "GET"), ("/api/info", "GET"), ("/api/uploads", "POST"),
+                         ("/api/consent/revoke", "POST"), ("/api/aac/state", "GET")]:
+        assert get(path, evil, method, b"{}") == 400, path
+    assert get("/api/info", f"localhost:{server.port}") == 200
+    assert get("/api/info", f"[::1]:{server.port}") == 200
+
+    async def run() -> None:
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(_ws(server), origin=Origin(f"http://{evil}"),
+                                          additional_headers={"Host": evil}):
+                pass
+
+    asyncio.run(run())
+
+
+def test_consent_data_and_the_token(data: Path) -> None:
+    """With a token, /api/info lists no consent ids or subjects to a page without it; a
+    non-ASCII token is a wrong token (403), not a server error."""
+    import urllib.error
+    import urllib.request
+
+    from companion.server.app import host_name
+
+    assert host_name("[::1]:8000") == "::1" and host_name("LocalHost:80") == "localhost"
+    cfg = ServerConfig(token="s3cret")
+    with LiveServer(lambda hello: (None, None), cfg) as srv:  # type: ignore[arg-type,return-value]
+        from companion.face.image import load_image
+        from tests.conftest import recorded_consent
+
+        rec = recorded_consent(load_image(data / "sargent_elizabeth_winthrop_chanler.jpg"))
+        shown = json.loads(urllib.request.urlopen(srv.url + "/api/info?token=s3cret").read())
+        hidden = json.loads(urllib.request.urlopen(srv.url + "/api/info").read())
+        assert hidden["portraits"] == []
+        assert rec.consent_id in [p["consent_id"] for p in shown["portraits"]]
+        req = urllib.request.Request(srv.url + "/api/aac/state",
+                                     headers={"Authorization": "Bearer pässwörd"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req)
+        assert e.value.code == 403

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from companion.avatars import bundled
-from companion.config import Settings
+from companion.config import LOCAL_HOSTS, Settings
 from companion.consent.gate import is_active
 from companion.cpu import release_memory
 from companion.dialogue.persona import available as personas
@@ -54,10 +54,18 @@ class ServerConfig:
     attestation_allowed: bool = True  # may the page attest artwork/synthetic faces in writing
     practice: bool = True
     crisis_resources: tuple[str, ...] = ()
+    # Host names a request may carry: a page on another name (DNS rebinding: evil.example
+    # resolving to 127.0.0.1) is refused even when its Origin matches that Host. A server
+    # bound to every interface takes any name, behind its access token.
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    any_host: bool = False
 
     @classmethod
     def from_settings(cls, s: Settings) -> ServerConfig:
+        every = s.host in ("0.0.0.0", "::", "")
+        hosts = LOCAL_HOSTS if every or s.host in LOCAL_HOSTS else (*LOCAL_HOSTS, s.host)
         return cls(token=s.token or None, allowed_origins=s.allowed_origins,
+                   allowed_hosts=hosts, any_host=every and bool(s.token),
                    max_sessions=s.max_sessions,
                    limits=ConnectionLimits(jpeg_quality=s.jpeg_quality,
                                            max_session_s=60.0 * s.max_session_minutes),
@@ -104,6 +112,44 @@ def scenario_briefs(enabled: bool) -> dict[str, Any]:
     return {"found": [s.brief() for s in found.found.values()], "problems": found.problems}
 
 
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:8000" → "::1")."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def host_ok(host: str | None, cfg: ServerConfig) -> bool:
+    return cfg.any_host or (host is not None and host_name(host) in cfg.allowed_hosts)
+
+
+def token_ok(given: str, token: str | None) -> bool:
+    """Compared as bytes in constant time (a non-ASCII token is just a wrong one)."""
+    return not token or hmac.compare_digest(given.encode(), token.encode())
+
+
+class HostCheck:
+    """Refuses every HTTP request and websocket whose Host is not this server's."""
+
+    def __init__(self, app: Any, cfg: ServerConfig) -> None:
+        self.app = app
+        self.cfg = cfg
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if not host_ok(host, self.cfg):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008,
+                                "reason": "host not allowed"})
+                    return
+                response = JSONResponse({"error": "host not allowed"}, status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def origin_ok(origin: str | None, host: str | None, cfg: ServerConfig) -> bool:
     if origin is None:
         return True  # not a browser (curl, tests, native clients): the token guards those
@@ -121,8 +167,11 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         return FileResponse(STATIC / "index.html")
 
     async def info(request: Request) -> JSONResponse:
+        # consent ids and subjects only for a page that holds the token (when there is one)
+        shown = token_ok(request.query_params.get("token", ""), cfg.token)
         return JSONResponse({"protocol": P.PROTOCOL, "avatars": bundled(),
-                             "portraits": await asyncio.to_thread(active_portraits),
+                             "portraits": await asyncio.to_thread(active_portraits)
+                             if shown else [],
                              "personas": personas(),
                              "scenarios": await asyncio.to_thread(scenario_briefs, cfg.practice),
                              "practice": cfg.practice, "crisis_resources": cfg.crisis_resources,
@@ -133,7 +182,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         if not origin_ok(ws.headers.get("origin"), ws.headers.get("host"), cfg):
             await ws.close(code=1008, reason="origin not allowed")
             return
-        if cfg.token and not hmac.compare_digest(ws.query_params.get("token", ""), cfg.token):
+        if not token_ok(ws.query_params.get("token", ""), cfg.token):
             await ws.close(code=1008, reason="access token required")
             return
         if hub.active >= cfg.max_sessions:
@@ -164,4 +213,6 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
               Route("/api/info", info),
               Mount("/static", StaticFiles(directory=STATIC), name="static"),
               WebSocketRoute("/ws", ws_endpoint)]
-    return Starlette(routes=routes, lifespan=more_workers)
+    app = Starlette(routes=routes, lifespan=more_workers)
+    app.add_middleware(HostCheck, cfg=cfg)
+    return app

@@ -36,7 +36,7 @@ class ConnectionLimits:
     max_messages_per_s: float = 150.0  # mic audio arrives ~30 times a second
     max_errors: int = 20
     jpeg_quality: int = 80
-    hello_timeout_s: float = 15.0
+    hello_timeout_s: float = 5.0  # a client that says nothing does not keep a slot
     max_session_s: float = 0.0  # a deployment's limit on a conversation's length (0: none)
 
 

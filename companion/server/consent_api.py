@@ -244,7 +244,7 @@ def make_guard(token: str | None, origin_ok: Callable[[str | None, str | None], 
         if token:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
                 or request.query_params.get("token", "")
-            if not hmac.compare_digest(given, token):
+            if not hmac.compare_digest(given.encode(), token.encode()):
                 return "access token required"
         return None
     return guard

@@ -286,13 +286,16 @@
     const key = $("scan-key").value.trim() || "Space";
     if (e.code === key || e.key === key || e.code === "Enter") { e.preventDefault(); switchPressed(); }
   }, true);
-  let dwell = null;
+  // After a dwell press nothing more is pressed until the pointer moves: a resting gaze (or
+  // the page shifting under it) must not fire button after button.
+  let dwell = null, dwellLocked = false;
+  document.addEventListener("pointermove", (e) => { if (e.movementX || e.movementY) dwellLocked = false; });
   document.addEventListener("pointerover", (e) => {
     const b = e.target.closest && e.target.closest("#aac button");
-    if (!b || !$("dwell-on").checked || dwell?.b === b) return;
+    if (!b || !$("dwell-on").checked || dwell?.b === b || dwellLocked) return;
     if (dwell) { clearTimeout(dwell.t); dwell.b.classList.remove("dwelling"); }
     b.style.setProperty("--dwell", `${Number($("dwell-ms").value) || 1000}ms`); b.classList.add("dwelling");
-    dwell = { b, t: setTimeout(() => { b.classList.remove("dwelling"); dwell = null; b.click(); }, Number($("dwell-ms").value) || 1000) };
+    dwell = { b, t: setTimeout(() => { b.classList.remove("dwelling"); dwell = null; dwellLocked = true; b.click(); }, Number($("dwell-ms").value) || 1000) };
   });
   document.addEventListener("pointerout", (e) => {
     if (dwell && e.target.closest && e.target.closest("button") === dwell.b && !dwell.b.contains(e.relatedTarget)) { clearTimeout(dwell.t); dwell.b.classList.remove("dwelling"); dwell = null; }

@@ -289,7 +289,7 @@ window.companionConnect = () => { stopped = false; if (ws && ws.readyState <= 1)
 window.companionDisconnect = () => { stopped = true; if (ws && ws.readyState <= 1) ws.close(1000); };
 for (const id of ["avatar-pick", "persona-pick"]) $(id).onchange = restart;
 
-fetch("/api/info").then((r) => r.json()).then((info) => {
+fetch("/api/info" + (token ? "?token=" + encodeURIComponent(token) : "")).then((r) => r.json()).then((info) => {
   for (const [id, items] of [["avatar-pick", info.avatars], ["persona-pick", info.personas]]) {
     for (const v of items) { const o = document.createElement("option"); o.value = o.textContent = v; $(id).appendChild(o); }
   }
