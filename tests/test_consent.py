@@ -54,6 +54,43 @@ def test_attested_artwork_animates_until_revoked(registry: ConsentRegistry, data
             live.next_frame()
 
 
+def test_revoking_during_an_export_stops_it_and_leaves_no_file(
+        registry: ConsentRegistry, data: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """The red-team's attack: revoke while `say`/`render` writes a long mp4. The export stops
+    within about a second of output and no file (signed or not) is left."""
+    import threading
+    import time
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    img = load_image(data / "sargent_elizabeth_winthrop_chanler.jpg")
+    rec = registry.attest(img, "artwork", "Public-domain painting by Sargent (1893).",
+                          tools=TOOLS)
+    rig = build_rig(img, rec)
+    opts = RenderOptions(label=False)
+    params = engine.plan(None, 120.0, opts)  # two minutes of output: far longer than the test
+    out = tmp_path / "export.mp4"
+    failed: list[BaseException] = []
+
+    def export() -> None:
+        try:
+            engine.write_mp4(rig, None, params, out, opts)
+        except BaseException as e:  # the thread reports what stopped it
+            failed.append(e)
+
+    worker = threading.Thread(target=export)
+    worker.start()
+    while not out.exists() or out.stat().st_size < 50_000:  # it is well under way
+        assert worker.is_alive(), failed
+        time.sleep(0.05)
+    registry.revoke(rec.consent_id, tools=TOOLS)
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert len(failed) == 1 and isinstance(failed[0], ConsentError), failed
+    assert "revoked" in str(failed[0])
+    assert not out.exists()
+
+
 def test_real_photos_cannot_be_attested_in_writing(registry: ConsentRegistry, data: Path
                                                    ) -> None:
     img = load_image(data / "obama.jpg")

@@ -122,15 +122,28 @@ def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Pa
         from tqdm import tqdm
 
         it = tqdm(it, total=len(params), unit="frame", desc="render", leave=False)
-    with Mp4Writer(out, rig.size, opts.fps, consent_id=rig.consent_id) as w:
-        if speech is not None:
-            w.write_audio(resample(speech.audio, 48000))
-        else:
-            silence = np.zeros(int(48000 * len(params) / opts.fps), np.float32)
-            w.write_audio(AudioFrame(samples=silence, sample_rate=48000))
-        for img in it:
-            w.write_frame(img)
+    try:
+        with Mp4Writer(out, rig.size, opts.fps, consent_id=rig.consent_id) as w:
+            if speech is not None:
+                w.write_audio(resample(speech.audio, 48000))
+            else:
+                silence = np.zeros(int(48000 * len(params) / opts.fps), np.float32)
+                w.write_audio(AudioFrame(samples=silence, sample_rate=48000))
+            for i, img in enumerate(it):
+                if i and i % opts.fps == 0:
+                    _still_consented(rig)  # every second of output
+                w.write_frame(img)
+            _still_consented(rig)  # and at the end, before the manifest is signed
+    except ConsentError:
+        out.unlink(missing_ok=True)  # a revoked portrait leaves no partial export behind
+        raise
     return out
+
+
+def _still_consented(rig: Rig) -> None:
+    if not is_active(rig.consent_id):
+        raise ConsentError(f"consent {rig.consent_id} was revoked during the export; the "
+                           "partial file was deleted")
 
 
 def write_still(rig: Rig, params: np.ndarray, at: float, out: str | Path,
