@@ -305,3 +305,41 @@ def test_consent_data_and_the_token(data: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req)
         assert e.value.code == 403
+
+
+def test_silent_clients_lose_their_slot(mona: Rig) -> None:
+    """A client that never says hello, and one that goes quiet after it, are closed with the
+    reason and their slots come back; a pinging client stays."""
+    settings = load_settings()
+
+    def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
+        models = Models(ScriptedSTT([]), ScriptedLLM([]), ToneTTS(), None)
+        return session_maker(models, settings)(hello)
+
+    limits = ConnectionLimits(hello_timeout_s=1.0, idle_timeout_s=2.0)
+    with LiveServer(make, ServerConfig(max_sessions=3, limits=limits)) as srv:
+        async def run() -> None:
+            async with websockets.connect(_ws(srv)) as mute:
+                msg = json.loads(await asyncio.wait_for(mute.recv(), 5))
+                assert msg["fatal"] and "no hello in time" in msg["message"]
+            async with websockets.connect(_ws(srv)) as quiet, \
+                    websockets.connect(_ws(srv)) as pinging:
+                await _hello(quiet)
+                await _hello(pinging)
+                closed = None
+                for _ in range(8):  # 4 s: the quiet one goes, the pinging one stays
+                    await pinging.send(json.dumps({"type": "ping", "t": 0}))
+                    await asyncio.sleep(0.5)
+                try:
+                    while True:
+                        m = await asyncio.wait_for(quiet.recv(), 2)
+                        if isinstance(m, str) and json.loads(m)["type"] == "error":
+                            closed = json.loads(m)["message"]
+                except websockets.exceptions.ConnectionClosed:
+                    pass
+                assert closed and "without a message" in closed
+                assert srv.hub.active == 1  # the pinging client's
+                _, video, _ = await _events(pinging, 1.0)
+                assert video > 5  # still streaming
+
+        asyncio.run(run())

@@ -37,6 +37,9 @@ class ConnectionLimits:
     max_errors: int = 20
     jpeg_quality: int = 80
     hello_timeout_s: float = 5.0  # a client that says nothing does not keep a slot
+    # A client silent this long is gone (the page pings every 20 s even when nobody speaks or
+    # types, as in the communication aid): its slot is freed.
+    idle_timeout_s: float = 90.0
     max_session_s: float = 0.0  # a deployment's limit on a conversation's length (0: none)
 
 
@@ -205,7 +208,12 @@ class Connection:
         limit = RateLimit(self.limits.max_messages_per_s)
         errors = 0
         while True:
-            msg = await self.ws.receive()
+            try:
+                msg = await asyncio.wait_for(self.ws.receive(), self.limits.idle_timeout_s)
+            except TimeoutError:
+                await self._fail("closed after "
+                                 f"{self.limits.idle_timeout_s:.0f} s without a message", 1001)
+                raise Closed from None  # pragma: no cover - _fail raises
             if msg["type"] == "websocket.disconnect":
                 return
             if not limit.allow():

@@ -260,6 +260,9 @@ async function startMic() {
 }
 
 function send(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
+// The server frees the slot of a client that says nothing for 90 s; a page that is open but
+// quiet (nobody speaking, someone composing in the aid) says it is still here.
+setInterval(() => send({ type: "ping", t: performance.now() / 1000 }), 20000);
 
 $("mic").onclick = () => { audioCtx().resume(); startMic(); };
 $("handsfree").onchange = (e) => {
