@@ -145,13 +145,14 @@ def reflector(llm: LLM) -> Callable[[Debrief], Awaitable[tuple[str, str]]]:
 
 
 def aac_session(models: Models, settings: Settings, live: LiveFace, user: str) -> AACSession:
-    """The communication aid for `user`: their quick phrases and first board are synthesised
-    ahead; what they say goes into their history (the predictor learns from it)."""
+    """The communication aid for `user`: their quick phrases are synthesised ahead (the page
+    asks for the board it shows); what they say goes into their history (the predictor
+    learns from it)."""
     from companion.aac.store import AACStore, check_user
 
     check_user(user)
     with AACStore() as store:
-        ahead = [*store.quick(user), *(b.spoken for b in store.boards(user)[0].buttons)]
+        quick = store.quick(user)
 
     def remember(text: str) -> None:
         try:
@@ -162,7 +163,7 @@ def aac_session(models: Models, settings: Settings, live: LiveFace, user: str) -
 
     cfg = session_config(settings)
     return AACSession(live, models.stt, models.llm, CachedTTS(models.tts), AAC_VOICE,
-                      cfg, fallback_tts=models.fallback, user=user, quick=ahead,
+                      cfg, fallback_tts=models.fallback, user=user, quick=quick,
                       remember=remember)
 
 

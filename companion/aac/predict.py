@@ -53,14 +53,14 @@ class Predictor:
         self.unigrams: Counter[str] = Counter()
         self.bigrams: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.expansions: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self._recent: dict[str, int] = {}
+        self._recent: dict[str, int] = {}  # sentence → when it was last said (a counter)
+        self._said = 0
         for s in core_sentences():
             self._learn(s, 1)
         for s in phrases:
             self._learn(s, USER_WEIGHT)
-        for i, s in enumerate(history):
-            self._learn(s, USER_WEIGHT)
-            self._recent[s] = i
+        for s in history:
+            self.learn(s)
 
     def _learn(self, sentence: str, weight: int) -> None:
         ws = words(sentence)
@@ -75,7 +75,8 @@ class Predictor:
     def learn(self, sentence: str) -> None:
         """The user just said this: it counts from the next suggestion on."""
         self._learn(sentence, USER_WEIGHT)
-        self._recent[sentence] = len(self._recent)
+        self._recent[sentence] = self._said
+        self._said += 1
 
     def suggest(self, text: str, k: int = 5) -> list[Suggestion]:
         """For the text as typed so far: after a space the likely next words; inside a word

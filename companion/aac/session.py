@@ -20,10 +20,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from companion.dialogue.persona import Persona
 from companion.dialogue.splitter import ClauseSplitter
+from companion.face.live import LiveFace
 from companion.frames import AudioFrame, ReplyClause, ReplyEnd, ReplySpeech, SpeechSegment
+from companion.llm.base import LLM
 from companion.safety import detect
-from companion.session import TurnRecord, VoiceSession
+from companion.session import SessionConfig, TurnRecord, VoiceSession
+from companion.stt.base import STT
 from companion.tts.base import TTS
 
 AAC_NOTICE = ("If you are in danger or thinking of hurting yourself, the people at these "
@@ -41,6 +45,9 @@ class CachedTTS(TTS):
         self.size = size
         self._done: OrderedDict[str, SpeechSegment] = OrderedDict()
         self._lock = threading.Lock()
+        # one preparation at a time: a second (the page opening a board while the quick
+        # phrases are still being made) then finds the first one's work in the cache
+        self._preparing = threading.Lock()
 
     def _synthesize(self, text: str) -> SpeechSegment:
         with self._lock:
@@ -59,8 +66,9 @@ class CachedTTS(TTS):
             return " ".join(text.split()) in self._done
 
     def prepare(self, texts: list[str]) -> None:
-        for clause in {c for t in texts for c in clauses(t)}:
-            self.synthesize(clause)
+        with self._preparing:
+            for clause in dict.fromkeys(c for t in texts for c in clauses(t)):
+                self.synthesize(clause)
 
 
 def banked(user: str, board: str, button: str) -> tuple[str, AudioFrame]:
@@ -79,16 +87,17 @@ def clauses(text: str) -> list[str]:
 
 
 class AACSession(VoiceSession):
-    def __init__(self, *args: Any, user: str = "me", quick: list[str] | None = None,
-                 remember: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+    def __init__(self, live: LiveFace, stt: STT, llm: LLM, tts: CachedTTS, persona: Persona,
+                 config: SessionConfig | None = None, *, user: str = "me",
+                 quick: list[str] | None = None, remember: Callable[[str], None] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("vad", lambda chunk: 0.0)  # nobody is listened to
-        super().__init__(*args, **kwargs)
+        super().__init__(live, stt, llm, tts, persona, config, **kwargs)
         self.user = user
-        self.voice = self.pipeline.stages[1].tts  # type: ignore[attr-defined]
+        self.voice = tts
         self.quick = list(quick or [])
         self._remember = remember  # writes the user's history (the predictor learns from it)
         self._queued: set[int] = set()
-        self.spoken: list[str] = []
 
     async def start(self) -> None:
         # no language model to load: the aid is ready as soon as its voice is
@@ -99,8 +108,7 @@ class AACSession(VoiceSession):
 
     def prepare(self, texts: list[str]) -> None:
         """Synthesise these phrases now, in the background (the quick phrases, a board)."""
-        if isinstance(self.voice, CachedTTS):
-            self._spawn(asyncio.to_thread(self.voice.prepare, texts))
+        self._spawn(asyncio.to_thread(self.voice.prepare, texts))
 
     async def feed(self, chunk: Any) -> None:
         """The microphone is not part of this mode."""
@@ -123,7 +131,6 @@ class AACSession(VoiceSession):
         self._reply_turn = turn
         self._reply_done = False
         self._unremembered.add(turn)
-        self.spoken.append(text)
         self._tell("transcript", role="self", text=text, turn=turn)
         if recording is not None:
             seg = self.live.segment_from_audio(recording, text)

@@ -107,14 +107,12 @@ class AACStore:
                                   (check_user(user), bid))
         return cur.rowcount > 0
 
-    def version(self, user: str) -> tuple[object, ...]:
-        """Changes whenever the history or the boards do (the predictor is rebuilt then)."""
-        h = self.db.execute("SELECT max(n), count(*) FROM history WHERE user = ?",
-                            (check_user(user),)).fetchone()
+    def phrases_version(self, user: str) -> tuple[object, ...]:
+        """Changes whenever the boards or the quick phrases do."""
         b = self.db.execute("SELECT max(updated), count(*) FROM boards WHERE user = ?",
-                            (user,)).fetchone()
+                            (check_user(user),)).fetchone()
         q = self.db.execute("SELECT phrases FROM quick WHERE user = ?", (user,)).fetchone()
-        return (*h, *b, q[0] if q else "")
+        return (*b, q[0] if q else "")
 
     # ------------------------------------------------------------------ message banking
     def bank(self, user: str, bid: str, button: str, data: bytes, content_type: str) -> Board:
@@ -158,6 +156,18 @@ class AACStore:
             self.db.execute("DELETE FROM history WHERE user = ? AND n NOT IN (SELECT n FROM "
                             "history WHERE user = ? ORDER BY n DESC LIMIT ?)",
                             (user, user, MAX_HISTORY))
+
+    def history_mark(self, user: str) -> tuple[int, int]:
+        """(the newest sentence's number, how many are kept): says what changed since."""
+        n, count = self.db.execute("SELECT coalesce(max(n), 0), count(*) FROM history WHERE "
+                                   "user = ?", (check_user(user),)).fetchone()
+        return int(n), int(count)
+
+    def history_since(self, user: str, n: int) -> list[str]:
+        """The sentences said after sentence number `n`, oldest first."""
+        rows = self.db.execute("SELECT text FROM history WHERE user = ? AND n > ? ORDER BY n",
+                               (check_user(user), n)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def history(self, user: str, limit: int = MAX_HISTORY) -> list[tuple[int, str, float]]:
         """(id, text, time) oldest first."""

@@ -95,8 +95,7 @@ def run(out: Path, rounds: int = 3) -> dict[str, Any]:
     from companion.wiring import load_models
 
     settings = load_settings()
-    models = load_models(settings, warm=False)
-    models.tts.synthesize("Hello.")
+    models = load_models(settings, warm=False)  # the aid's pipeline warms its voice itself
     with LiveServer(session_maker(models, settings)) as srv:
         url = srv.url.replace("http", "ws") + "/ws"
         times = asyncio.run(_measure(url, list(DEFAULT_QUICK), rounds))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -42,20 +43,34 @@ from companion.server.consent_api import guarded, read_body, read_json
 MAX_RECORDING_S = 30.0
 
 
+@dataclass
+class _Learned:
+    phrases: tuple[object, ...]  # the boards' and quick phrases' version it was built from
+    mark: tuple[int, int]  # the history it has learned (newest number, count)
+    predictor: Predictor
+
+
 class Predictors:
-    """One predictor per user, rebuilt when their history or boards change."""
+    """One predictor per user. Sentences said since it was built are learned as they come
+    (the typing path); it is rebuilt only when the boards or quick phrases change or history
+    was deleted, since building reads every board."""
 
     def __init__(self) -> None:
-        self._by_user: dict[str, tuple[tuple[object, ...], Predictor]] = {}
+        self._by_user: dict[str, _Learned] = {}
 
     def get(self, store: AACStore, user: str) -> Predictor:
-        version = store.version(user)
+        phrases, mark = store.phrases_version(user), store.history_mark(user)
         hit = self._by_user.get(user)
-        if hit is None or hit[0] != version:
+        if hit is not None and hit.phrases == phrases and mark != hit.mark:
+            new = store.history_since(user, hit.mark[0])
+            if mark[1] - hit.mark[1] == len(new):  # only added, nothing deleted
+                for text in new:
+                    hit.predictor.learn(text)
+                hit.mark = mark
+        if hit is None or hit.phrases != phrases or hit.mark != mark:
             p = Predictor((t for _, t, _ in store.history(user)), store.phrases(user))
-            self._by_user[user] = (version, p)
-            return p
-        return hit[1]
+            hit = self._by_user[user] = _Learned(phrases, mark, p)
+        return hit.predictor
 
 
 def _user(request: Request) -> str:
@@ -110,7 +125,10 @@ def aac_routes(guard: Callable[[Request], str | None]) -> list[Route]:
         board = parse_obf(await read_body(request, MAX_OBF_BYTES, "board"))
 
         def save(s: AACStore) -> None:
-            stored = next((b for b in s.boards(user) if b.id == board.id), None)
+            try:
+                stored: Board | None = s.board(user, board.id)
+            except InputError:  # a new board
+                stored = None
             s.save(user, [keep_recordings(board, stored)])
 
         await asyncio.to_thread(with_store, save)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import itertools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,13 @@ from companion.face.live import LiveFace
 from companion.server import protocol as P
 from companion.server.aac_api import aac_routes
 from companion.server.connection import Connection, ConnectionLimits
-from companion.server.consent_api import active_portraits, consent_routes, make_guard
+from companion.server.consent_api import (
+    active_portraits,
+    consent_routes,
+    make_guard,
+    request_token,
+    token_ok,
+)
 from companion.session import VoiceSession
 from companion.wiring import Models, new_session
 
@@ -124,11 +129,6 @@ def host_ok(host: str | None, cfg: ServerConfig) -> bool:
     return cfg.any_host or (host is not None and host_name(host) in cfg.allowed_hosts)
 
 
-def token_ok(given: str, token: str | None) -> bool:
-    """Compared as bytes in constant time (a non-ASCII token is just a wrong one)."""
-    return not token or hmac.compare_digest(given.encode(), token.encode())
-
-
 class HostCheck:
     """Refuses every HTTP request and websocket whose Host is not this server's."""
 
@@ -168,7 +168,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
 
     async def info(request: Request) -> JSONResponse:
         # consent ids and subjects only for a page that holds the token (when there is one)
-        shown = token_ok(request.query_params.get("token", ""), cfg.token)
+        shown = token_ok(request_token(request), cfg.token)
         return JSONResponse({"protocol": P.PROTOCOL, "avatars": bundled(),
                              "portraits": await asyncio.to_thread(active_portraits)
                              if shown else [],

@@ -236,15 +236,23 @@ def consent_routes(guard: Callable[[Request], str | None],
             Route("/api/portraits", portraits, methods=["GET"])]
 
 
+def request_token(request: Request) -> str:
+    """The token a request carries: a bearer header, or ?token= (what the page sends)."""
+    return request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
+        or request.query_params.get("token", "")
+
+
+def token_ok(given: str, token: str | None) -> bool:
+    """Compared as bytes in constant time (a non-ASCII token is just a wrong one)."""
+    return not token or hmac.compare_digest(given.encode(), token.encode())
+
+
 def make_guard(token: str | None, origin_ok: Callable[[str | None, str | None], bool]
                ) -> Callable[[Request], str | None]:
     def guard(request: Request) -> str | None:
         if not origin_ok(request.headers.get("origin"), request.headers.get("host")):
             return "origin not allowed"
-        if token:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
-                or request.query_params.get("token", "")
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return "access token required"
+        if not token_ok(request_token(request), token):
+            return "access token required"
         return None
     return guard
