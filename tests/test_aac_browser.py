@@ -39,8 +39,17 @@ def _heard(page: Page) -> str:
     from companion.audio.io import resample
     from companion.stt import make_stt
 
-    got = page.page.evaluate("window.__companionAudio()")
+    got: dict = {}
+    size, deadline = -1, time.monotonic() + 10
+    while time.monotonic() < deadline:  # the last words may still be on their way
+        got = page.page.evaluate("window.__companionAudio()")
+        if len(got["pcm"]) == size:
+            break
+        size = len(got["pcm"])
+        time.sleep(1.0)
     pcm = np.frombuffer(base64.b64decode(got["pcm"]), "<i2").astype(np.float32) / 32768
+    # trailing silence: the recogniser drops a short last word that ends right at the edge
+    pcm = np.concatenate([pcm, np.zeros(int(got["sampleRate"]), np.float32)])
     audio = resample(AudioFrame(samples=pcm, sample_rate=int(got["sampleRate"])), 16000)
     return make_stt("faster-whisper:tiny.en").text(audio)
 
