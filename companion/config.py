@@ -20,6 +20,8 @@ from typing import Any
 
 from companion.errors import InputError
 
+PACKAGE_AVATARS = Path(__file__).resolve().parents[1] / "avatars"
+
 ATTESTATION = ("auto", "allowed", "clips-only")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -62,9 +64,9 @@ class Settings:
         "page origins allowed besides the server's own"))
     max_sessions: int = field(default=8, metadata=_doc("conversations at once"))
     jpeg_quality: int = field(default=80, metadata=_doc("quality of the streamed frames"))
-    attestation: str = field(default="auto", metadata=_doc(
-        "may a typed claim ('artwork', 'synthetic') stand in for a consent clip? allowed | "
-        "clips-only | auto (allowed on this computer, clips-only when served beyond it)"))
+    attestation: str = field(default="clips-only", metadata=_doc(
+        "may a typed claim ('artwork', 'synthetic') stand in for a consent clip? clips-only "
+        "(the default: a claim is not trust) | allowed | auto (allowed on this computer only)"))
     # modes and safety (the crisis safeguard itself cannot be turned off)
     practice: bool = field(default=True, metadata=_doc(
         "offer conversation practice (scenarios in prompts/scenarios/)"))
@@ -139,8 +141,12 @@ class Settings:
 
     def avatars_dir(self) -> Path:
         """The bundled avatars: the `avatars` setting, else the folder beside the package."""
-        return Path(self.avatars) if self.avatars else Path(__file__).resolve().parents[1] / \
-            "avatars"
+        return Path(self.avatars) if self.avatars else PACKAGE_AVATARS
+
+    def avatars_are_packaged(self) -> bool:
+        """Are the avatars the ones that ship with the package? Any other folder's provenance
+        files must be signed with the installation's key (`companion consent sign-avatar`)."""
+        return self.avatars_dir().resolve() == PACKAGE_AVATARS
 
     def model_cache_dir(self) -> Path:
         return Path(self.model_cache) if self.model_cache else self.cache_dir()

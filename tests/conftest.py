@@ -32,6 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         # consent records and stored portraits of the tests never mix with the user's
         os.environ["COMPANION_DATA"] = tempfile.mkdtemp(prefix="companion-test-data-")
+    # Typed attestations are off by default (tests/test_consent.py checks that); most tests
+    # animate a painting from a path, which needs them on.
+    os.environ.setdefault("COMPANION_ATTESTATION", "allowed")
 
 
 @pytest.fixture(scope="session")

@@ -41,9 +41,10 @@ def test_bad_settings_name_the_key_and_where_it_came_from(tmp_path: Path) -> Non
         load_settings(tmp_path / "missing.toml", env={})
 
 
-def test_attestation_policy_follows_where_the_server_is_reachable() -> None:
-    assert load_settings(env={}).attestation_allowed  # this computer only
-    beyond = load_settings(env={}, host="0.0.0.0", token="t")
+def test_attestation_is_off_unless_the_deployment_turns_it_on() -> None:
+    assert not load_settings(env={}).attestation_allowed  # the default: consent clips only
+    assert load_settings(env={}, attestation="auto").attestation_allowed  # this computer only
+    beyond = load_settings(env={}, host="0.0.0.0", token="t", attestation="auto")
     assert not beyond.attestation_allowed  # served beyond it: consent clips only
     assert load_settings(env={}, host="0.0.0.0", attestation="allowed").attestation_allowed
     assert not load_settings(env={}, attestation="clips-only").attestation_allowed

@@ -111,6 +111,12 @@ def test_same_person_clip_is_accepted_then_revoked(obama: Rig, data: Path, tmp_p
     with pytest.raises(ConsentError, match="revoked"):
         build_rig(img, reg.get(rid))
     assert reg.verify_audit().ok
+    # the red-team's follow-up: the same photo, or another of the same man, typed in as
+    # "artwork" right after he revoked
+    for photo in ("obama.jpg", "obama2.jpg"):
+        with pytest.raises(ConsentError, match="cannot be attested"):
+            reg.attest(load_image(data / photo), "artwork", "a public-domain painting",
+                       tools=TOOLS, allowed=True)
 
 
 def _refused(reg: ConsentRegistry, data: Path, clip: Path, challenge: str, match: str,

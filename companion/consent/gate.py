@@ -22,10 +22,7 @@ def lookup(consent_id: str) -> ConsentRecord | None:
         from companion.consent.registry import ConsentRegistry  # the store: it opens a file
 
         with ConsentRegistry() as reg:
-            try:
-                return reg.get(consent_id)
-            except ConsentError:
-                return None
+            return reg.lookup(consent_id)  # a row that does not verify raises, with why
     return None
 
 
@@ -60,5 +57,8 @@ def is_active(consent_id: str) -> bool:
     """Is this consent still valid right now? Bundled avatars are while they are installed;
     registry records until they are revoked. Renderers ask this, so revoking stops live
     sessions too."""
-    stored = lookup(consent_id)
+    try:
+        stored = lookup(consent_id)
+    except ConsentError:  # a record that cannot be trusted is not active
+        return False
     return stored is not None and not stored.revoked

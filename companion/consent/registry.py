@@ -3,12 +3,17 @@ hash-chained audit log of everything that happened to those records.
 
 Each audit row's hash covers the previous row's hash, so editing, deleting or reordering any row
 breaks the chain from that row on (`verify_audit`). SQLite triggers refuse UPDATE and DELETE on
-the log; the hash chain catches changes made behind SQLite's back.
+the log; the hash chain catches changes made behind SQLite's back. The chain's hashes and each
+record row carry a MAC with the installation's key (consent/keys.py), so whoever edits the file
+cannot recompute them: an edited, inserted or un-revoked row is unusable, and `consent audit`
+names it. A face whose consent was revoked or whose clip was refused is kept on a block list (its
+128-number descriptor, never the image) so it cannot come back as a typed attestation.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import shutil
@@ -22,6 +27,7 @@ import cv2
 import numpy as np
 
 from companion.cache import data_dir
+from companion.consent import keys
 from companion.consent.record import ConsentRecord
 from companion.consent.tools import ConsentTools
 from companion.errors import ConsentError
@@ -33,7 +39,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY, created REAL NOT NULL, category TEXT NOT NULL, subject TEXT NOT NULL,
     statement TEXT NOT NULL, image_sha256 TEXT NOT NULL, portrait TEXT NOT NULL,
-    clip_sha256 TEXT, checks TEXT NOT NULL DEFAULT '{}', revoked REAL
+    clip_sha256 TEXT, checks TEXT NOT NULL DEFAULT '{}', revoked REAL, mac TEXT
+);
+CREATE TABLE IF NOT EXISTS blocked (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, reason TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL, vector BLOB
 );
 CREATE TABLE IF NOT EXISTS challenges (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL, phrase TEXT NOT NULL,
@@ -67,11 +77,21 @@ class AuditCheck:
     rows: int
     first_bad: int | None = None
     reason: str = ""
+    bad_records: tuple[str, ...] = ()
 
 
-def _row_hash(prev: str, ts: float, action: str, record_id: str, detail: str) -> str:
-    payload = json.dumps([prev, ts, action, record_id, detail], separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
+RECORD_FIELDS = ("id", "created", "category", "subject", "statement", "image_sha256",
+                 "portrait", "clip_sha256", "checks", "revoked")
+CREATED_BY = ("attest", "consent-clip")
+
+
+def _row_hash(root: Path, prev: str, ts: float, action: str, record_id: str,
+              detail: str) -> str:
+    return keys.mac("audit", [prev, ts, action, record_id, detail], root)
+
+
+def _record_mac(root: Path, row: dict[str, Any]) -> str:
+    return keys.mac("record", [row[k] for k in RECORD_FIELDS], root)
 
 
 class ConsentRegistry:
@@ -82,6 +102,9 @@ class ConsentRegistry:
             (self.root / sub).mkdir(exist_ok=True)
         self.db = sqlite3.connect(self.root / "consent.sqlite", isolation_level=None)
         self.db.executescript(SCHEMA)
+        cols = [c[1] for c in self.db.execute("PRAGMA table_info(records)")]
+        if "mac" not in cols:  # a registry from before rows were signed: its rows stay unusable
+            self.db.execute("ALTER TABLE records ADD COLUMN mac TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -103,7 +126,8 @@ class ConsentRegistry:
             self.db.execute(
                 "INSERT INTO audit (ts, action, record_id, detail, prev_hash, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (ts, action, record_id, text, prev, _row_hash(prev, ts, action, record_id, text)))
+                (ts, action, record_id, text, prev,
+                 _row_hash(self.root, prev, ts, action, record_id, text)))
             self.db.execute("COMMIT")
         except Exception:
             self.db.execute("ROLLBACK")
@@ -126,16 +150,52 @@ class ConsentRegistry:
         for r in rows:
             if r["prev_hash"] != prev:
                 return AuditCheck(False, len(rows), r["seq"], "a row is missing or out of order")
-            if _row_hash(prev, r["ts"], r["action"], r["record_id"], r["detail"]) != r["hash"]:
+            mac = _row_hash(self.root, prev, r["ts"], r["action"], r["record_id"], r["detail"])
+            if not hmac.compare_digest(mac, r["hash"]):
                 return AuditCheck(False, len(rows), r["seq"], "a row was altered")
             prev = r["hash"]
+        bad = tuple(rid for (rid,) in self.db.execute("SELECT id FROM records ORDER BY created")
+                    if self._problem(rid) is not None)
+        if bad:
+            return AuditCheck(False, len(rows), None, "a record was altered, inserted or "
+                              "un-revoked outside companion: " + ", ".join(bad), bad)
         return AuditCheck(True, len(rows))
+
+    def _problem(self, rid: str) -> str | None:
+        """Why a stored record cannot be trusted (None: it can). The row must carry a MAC made
+        with this installation's key, and the audit log must have seen it made."""
+        row = self._row(rid)
+        if row is None:
+            return "missing"
+        if not keys.verify("record", [row[k] for k in RECORD_FIELDS], row["mac"], self.root):
+            return "its row was changed outside companion"
+        made = self.db.execute("SELECT detail FROM audit WHERE record_id = ? AND action IN "
+                               "(?, ?)", (rid, *CREATED_BY)).fetchone()
+        if made is None or json.loads(made[0]).get("image_sha256") != row["image_sha256"]:
+            return "the audit log never saw it made"
+        return None
+
+    def _row(self, rid: str) -> dict[str, Any] | None:
+        cur = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([c[0] for c in cur.description], row,
+                                                 strict=True))
 
     # ------------------------------------------------------------------ records
     def attest(self, image: LoadedImage, category: str, statement: str, subject: str = "",
-               who: str = "local user", *, tools: ConsentTools) -> ConsentRecord:
+               who: str = "local user", *, tools: ConsentTools,
+               allowed: bool | None = None) -> ConsentRecord:
         """A typed attestation that the image is artwork or a synthetic/cartoon face. A real
-        person's photo cannot be attested this way: it needs a recorded consent clip."""
+        person's photo cannot be attested this way: it needs a recorded consent clip.
+        `allowed`: the deployment's attestation policy (None: the settings' own); off, as it is
+        by default, every typed claim is refused here, whatever the caller checked."""
+        from companion.config import current
+
+        if not (current().attestation_allowed if allowed is None else allowed):
+            raise ConsentError("typed attestations are off in this installation",
+                               "record the person's consent clip; for artwork or a synthetic "
+                               "face the deployment may set attestation = \"allowed\" "
+                               "(COMPANION_ATTESTATION=allowed)")
         if category not in ("artwork", "synthetic"):
             raise ConsentError("only artwork or synthetic faces can be attested in writing",
                                "a real person's photo needs their recorded consent clip")
@@ -146,6 +206,7 @@ class ConsentRegistry:
         existing = self.find(image.sha256)
         if existing is not None:
             return existing  # the same image already has a valid record
+        self._refuse_blocked(image)
         # Who claimed what, and when: a typed claim is not checked by anyone, and says so.
         return self._store(image, category, subject or image.name, statement.strip(),
                            {"attested_by": who, "attested_at": time.time(),
@@ -166,11 +227,12 @@ class ConsentRegistry:
             shutil.copyfile(clip, self.root / "clips" / f"{rid}{clip.suffix or '.video'}")
         if embedding is not None:
             np.save(self.root / "portraits" / f"{rid}.face.npy", embedding)
-        self.db.execute(
-            "INSERT INTO records (id, created, category, subject, statement, image_sha256, "
-            "portrait, clip_sha256, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rid, time.time(), category, subject, statement, image.sha256, str(portrait),
-             clip_sha, json.dumps(checks)))
+        row = dict(zip(RECORD_FIELDS, (rid, time.time(), category, subject, statement,
+                                       image.sha256, str(portrait), clip_sha,
+                                       json.dumps(checks), None), strict=True))
+        self.db.execute(f"INSERT INTO records ({', '.join(RECORD_FIELDS)}, mac) VALUES "
+                        f"({', '.join('?' * (len(RECORD_FIELDS) + 1))})",
+                        (*row.values(), _record_mac(self.root, row)))
         self._audit("attest" if clip is None else "consent-clip", rid,
                     {"category": category, "image_sha256": image.sha256, "clip_sha256": clip_sha,
                      "by": who})
@@ -236,17 +298,31 @@ class ConsentRegistry:
         if not checks.ok:
             self._audit("consent-refused", ch.challenge_id,
                         {"image_sha256": image.sha256, "checks": checks.as_dict(), "by": who})
+            self._block(image.sha256, "consent clip refused", portrait_face.vector)
             raise ConsentError("consent clip refused: " + "; ".join(checks.reasons))
         return self._store(image, "real-person", ch.name, ch.phrase,
                            {"clip": checks.as_dict(), "challenge": ch.challenge_id}, who,
                            clip=clip_path, embedding=portrait_face.vector)
 
     def get(self, rid: str) -> ConsentRecord:
-        row = self.db.execute("SELECT id, image_sha256, category, statement, revoked FROM records "
-                              "WHERE id = ?", (rid,)).fetchone()
+        """The record, checked: a row that does not verify raises; one the audit log saw
+        revoked is revoked whatever its row says."""
+        row = self._row(rid)
         if row is None:
             raise ConsentError(f"no consent record {rid!r}")
-        return ConsentRecord(row[0], row[1], row[2], row[3], revoked=row[4] is not None)
+        problem = self._problem(rid)
+        if problem is not None:
+            raise ConsentError(f"consent record {rid} cannot be trusted: {problem}",
+                               "`companion consent audit` lists what was changed; record the "
+                               "consent again")
+        revoked = row["revoked"] is not None or self.db.execute(
+            "SELECT 1 FROM audit WHERE record_id = ? AND action = 'revoke'", (rid,)).fetchone()
+        return ConsentRecord(rid, row["image_sha256"], row["category"], row["statement"],
+                             revoked=bool(revoked))
+
+    def lookup(self, rid: str) -> ConsentRecord | None:
+        """The record, or None if there is none; one that does not verify raises."""
+        return None if self._row(rid) is None else self.get(rid)
 
     def portrait(self, rid: str) -> LoadedImage:
         """The stored portrait of an active record. Its hash is the record's (that of the image
@@ -262,11 +338,11 @@ class ConsentRegistry:
                            str(d["subject"]))
 
     def details(self, rid: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,)).fetchone()
-        if row is None:
-            raise ConsentError(f"no consent record {rid!r}")
-        cols = [c[0] for c in self.db.execute("SELECT * FROM records LIMIT 0").description]
-        return dict(zip(cols, row, strict=True))
+        self.get(rid)  # only a record that verifies has details worth showing
+        row = self._row(rid)
+        assert row is not None
+        row.pop("mac")
+        return row
 
     def find(self, image_sha256: str) -> ConsentRecord | None:
         """The valid (unrevoked) record for this exact image, if any."""
@@ -275,8 +351,9 @@ class ConsentRegistry:
         return self.get(row[0]) if row else None
 
     def records(self) -> list[ConsentRecord]:
+        """Every record that verifies (`verify_audit` names the ones that do not)."""
         rows = self.db.execute("SELECT id FROM records ORDER BY created").fetchall()
-        return [self.get(r[0]) for r in rows]
+        return [self.get(r[0]) for r in rows if self._problem(r[0]) is None]
 
     def revoke(self, rid: str, who: str = "local user", *, tools: ConsentTools) -> list[Path]:
         """Revoke a record: the stored portrait, its face embedding and consent clip, and every
@@ -285,6 +362,7 @@ class ConsentRegistry:
         rec = self.get(rid)
         if rec.revoked:
             return []
+        self._block(rec.image_sha256, "consent revoked", self._descriptor(rid))
         removed: list[Path] = []
         # the portrait and its face embedding, the consent clip, and every rig built from it
         candidates = [*(self.root / "portraits").glob(f"{rid}.*"),
@@ -294,6 +372,48 @@ class ConsentRegistry:
             if path.exists():
                 path.unlink()
                 removed.append(path)
-        self.db.execute("UPDATE records SET revoked = ? WHERE id = ?", (time.time(), rid))
+        row = self._row(rid)
+        assert row is not None
+        row["revoked"] = time.time()
+        self.db.execute("UPDATE records SET revoked = ?, mac = ? WHERE id = ?",
+                        (row["revoked"], _record_mac(self.root, row), rid))
         self._audit("revoke", rid, {"removed": [p.name for p in removed], "by": who})
         return removed
+
+    # ------------------------------------------------------------------ the block list
+    def _descriptor(self, rid: str) -> np.ndarray | None:
+        """The face descriptor of a record's portrait: the one stored with a consent clip, else
+        computed from the stored portrait (None where no face is clear enough for one)."""
+        from companion.consent.identity import identity
+
+        saved = self.root / "portraits" / f"{rid}.face.npy"
+        if saved.is_file():
+            return np.asarray(np.load(saved), np.float64)
+        try:
+            faces = identity().describe(self.portrait(rid).rgb)
+        except ConsentError:
+            return None
+        return faces[0].vector if faces else None
+
+    def _block(self, image_sha256: str, reason: str, vector: np.ndarray | None) -> None:
+        blob = None if vector is None else np.asarray(vector, "<f8").tobytes()
+        self.db.execute("INSERT INTO blocked (created, reason, image_sha256, vector) "
+                        "VALUES (?, ?, ?, ?)", (time.time(), reason, image_sha256, blob))
+
+    def _refuse_blocked(self, image: LoadedImage) -> None:
+        """A typed attestation cannot bring back a face whose consent was revoked or refused:
+        not the same file, and not another photo of the same face."""
+        from companion.consent.identity import THRESHOLD, distance, identity
+
+        rows = self.db.execute("SELECT reason, image_sha256, vector FROM blocked").fetchall()
+        hit = next((r[0] for r in rows if r[1] == image.sha256), None)
+        vectors = [(r[0], np.frombuffer(r[2], "<f8")) for r in rows if r[2] is not None]
+        if hit is None and vectors:
+            for face in identity().describe(image.rgb):
+                hit = next((why for why, v in vectors if distance(face, v) < THRESHOLD), None)
+                if hit:
+                    break
+        if hit is not None:
+            raise ConsentError(f"this face cannot be attested in writing ({hit} for it "
+                               "before)", "only the person's recorded consent clip can make a "
+                               "record for it now")

@@ -175,7 +175,7 @@ def consent_routes(guard: Callable[[Request], str | None],
         def run() -> str:
             with ConsentRegistry() as reg:
                 return str(reg.attest(img, category, statement, who="web page",
-                                      tools=tools).consent_id)
+                                      tools=tools, allowed=attestation_allowed).consent_id)
 
         rid = await asyncio.to_thread(run)
         uploads.drop(uid)
