@@ -1,11 +1,14 @@
 """Rig: one portrait → aligned square frame, landmarks, mesh, blend-shape basis, matte, colours.
 
 Built once per portrait and cached by image hash as plain data (an .npz), so motion and render
-need neither MediaPipe nor the source image.
+need neither MediaPipe nor the source image. A cached rig carries its portrait's hash under a MAC
+made with the installation's key: one copied under another portrait's name, or edited, does not
+verify and is rebuilt from the portrait the caller has consent for.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ import cv2
 import numpy as np
 
 from companion.cache import cache_home
+from companion.consent import keys
 from companion.consent.gate import ConsentRecord, require_consent
 from companion.errors import FaceError
 from companion.face import mesh
@@ -57,25 +61,46 @@ class Rig:
     def colour(self, key: str) -> np.ndarray:
         return np.array(self.meta["colours"][key], np.float32)  # type: ignore[index]
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        meta = {k: v for k, v in self.meta.items() if k != "consent_id"}  # the caller's, not ours
+        return {"image": self.image, "landmarks": self.landmarks, "vertices": self.vertices,
+                "head_weight": self.head_weight, "fixed": self.fixed,
+                "triangles": self.triangles, "hole_triangles": self.hole_triangles,
+                "basis": self.basis, "matte": self.matte, "iod": np.array(self.iod, np.float32),
+                "pivot": self.pivot,
+                "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8)}
+
+    @staticmethod
+    def _mac(arrays: dict[str, np.ndarray]) -> str:
+        return keys.mac_bytes("rig", *(k.encode() + np.ascontiguousarray(arrays[k]).tobytes()
+                                       for k in sorted(arrays)))
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(
-            tmp, image=self.image, landmarks=self.landmarks, vertices=self.vertices,
-            head_weight=self.head_weight, fixed=self.fixed, triangles=self.triangles,
-            hole_triangles=self.hole_triangles, basis=self.basis, matte=self.matte,
-            iod=np.float32(self.iod), pivot=self.pivot,
-            meta=np.frombuffer(json.dumps(self.meta).encode(), np.uint8))
+        arrays = self._arrays()
+        np.savez_compressed(tmp, mac=np.frombuffer(self._mac(arrays).encode(), np.uint8),
+                            **arrays)
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> Rig:
+    def load(cls, path: Path, source_sha256: str) -> Rig:
+        """A cached rig, only if it verifies and was built from the portrait with this hash
+        (ValueError otherwise: the caller rebuilds it)."""
         with np.load(path) as z:
-            return cls(image=z["image"], landmarks=z["landmarks"], vertices=z["vertices"],
-                       head_weight=z["head_weight"], fixed=z["fixed"], triangles=z["triangles"],
-                       hole_triangles=z["hole_triangles"], basis=z["basis"], matte=z["matte"],
-                       iod=float(z["iod"]), pivot=z["pivot"],
-                       meta=json.loads(bytes(z["meta"]).decode()))
+            arrays = {k: z[k] for k in z.files if k != "mac"}
+            mac = bytes(z["mac"]).decode() if "mac" in z.files else ""
+        if not hmac.compare_digest(cls._mac(arrays), mac):
+            raise ValueError(f"the cached rig {path.name} is not signed by this installation")
+        meta = json.loads(bytes(arrays["meta"]).decode())
+        if meta.get("source_sha256") != source_sha256:
+            raise ValueError(f"the cached rig {path.name} was built from another portrait")
+        return cls(image=arrays["image"], landmarks=arrays["landmarks"],
+                   vertices=arrays["vertices"], head_weight=arrays["head_weight"],
+                   fixed=arrays["fixed"], triangles=arrays["triangles"],
+                   hole_triangles=arrays["hole_triangles"], basis=arrays["basis"],
+                   matte=arrays["matte"], iod=float(arrays["iod"]), pivot=arrays["pivot"],
+                   meta=meta)
 
     def scaled(self, size: int) -> Rig:
         """The same rig at another output size (for benchmarks and small previews)."""
@@ -209,11 +234,11 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
     path = cache_dir() / f"{key}.npz"
     if use_cache and path.is_file():
         try:
-            rig = Rig.load(path)
+            rig = Rig.load(path, src.sha256)
             rig.meta["consent_id"] = record.consent_id
             return rig
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, not trusted
+        except (OSError, ValueError, KeyError, EOFError):
+            path.unlink(missing_ok=True)  # a damaged or foreign cache entry is rebuilt
     fa = analyzer()
     lm_src = _pick_face(src, face, fa)
     _check_face(lm_src, src)
