@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from companion.config import current
-from companion.consent.bundled import bundled_names, bundled_record
+from companion.consent.bundled import bundled_names, bundled_record, provenance
 from companion.consent.record import ConsentRecord
 from companion.consent.tools import ConsentTools
 from companion.errors import InputError
@@ -38,9 +37,9 @@ def resolve(spec: str, attest: str | None = None, tools: ConsentTools | None = N
     an attestation needs (the wiring's `consent_tools()`).
     """
     d = avatars_dir() / spec
-    if (d / "provenance.json").is_file():
-        prov = json.loads((d / "provenance.json").read_text())
-        img = load_image(d / prov["file"])
+    prov = provenance(spec) if (d / "provenance.json").is_file() else None
+    if prov is not None:
+        img = load_image(d / Path(prov["file"]).name)
         if img.sha256 != prov["sha256"]:
             raise InputError(f"bundled avatar {spec} does not match its provenance record")
         return Avatar(img, bundled_record(spec), spec)

@@ -215,8 +215,35 @@ def cmd_consent(a: argparse.Namespace) -> None:
                 print(f"{row['seq']:5} {row['action']:15} {row['record_id']}  "
                       f"{row['hash'][:16]}")
             if not check.ok:
-                raise CompanionError(f"audit log broken at row {check.first_bad}: {check.reason}")
-            print(f"audit chain intact ({check.rows} rows)")
+                where = f" at row {check.first_bad}" if check.first_bad is not None else ""
+                raise CompanionError(f"audit failed{where}: {check.reason}")
+            print(f"audit chain intact ({check.rows} rows), every record verifies")
+        elif a.action == "sign-avatar":
+            _sign_avatar(Path(a.target or "."))
+
+
+def _sign_avatar(folder: Path) -> None:
+    """Sign an avatar folder's provenance with this installation's key, after checking that
+    the image is the one it names: only then does a folder outside the package count."""
+    import json
+    import os
+
+    from companion.consent.bundled import sign
+    from companion.face.image import load_image
+
+    prov_path = folder / "provenance.json"
+    try:
+        prov = json.loads(prov_path.read_text())
+        img = load_image(folder / Path(prov["file"]).name)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CompanionError(f"no readable provenance.json naming an image in {folder}") from None
+    if img.sha256 != prov.get("sha256"):
+        raise CompanionError(f"{prov['file']} is not the image its provenance names "
+                             f"(sha256 {img.sha256[:16]}…)")
+    tmp = prov_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(sign(prov), indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, prov_path)
+    print(f"signed {prov_path} ({prov.get('category')}: {prov.get('statement')})")
 
 
 def cmd_verify(a: argparse.Namespace) -> None:
@@ -463,11 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("consent", help="consent records: attest (artwork, synthetic faces), "
                        "challenge + record (a real person's consent clip), list, show, revoke, "
-                       "audit")
+                       "audit, sign-avatar")
     p.add_argument("action", choices=("attest", "challenge", "record", "list", "show", "revoke",
-                                      "audit"))
+                                      "audit", "sign-avatar"))
     p.add_argument("target", nargs="?",
-                   help="image path (attest, record) or record id (show, revoke)")
+                   help="image path (attest, record), record id (show, revoke) or an avatar "
+                        "folder outside the package (sign-avatar)")
     p.add_argument("--category", choices=("artwork", "synthetic"))
     p.add_argument("--statement")
     p.add_argument("--name", help="challenge: the name the person will say")
