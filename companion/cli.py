@@ -187,6 +187,7 @@ def cmd_consent(a: argparse.Namespace) -> None:
             print(f"{ch.challenge_id}\n"
                   f"The person records themselves on camera, face visible, saying:\n"
                   f"  \"{ch.phrase}\"\n"
+                  f"and then, still on camera: {ch.action_text}.\n"
                   f"The code is valid for {minutes:.0f} minutes and for one clip. Then run:\n"
                   f"  companion consent record PORTRAIT --challenge {ch.challenge_id} "
                   f"--clip VIDEO")
@@ -199,7 +200,9 @@ def cmd_consent(a: argparse.Namespace) -> None:
             print(f"{rec.consent_id}  real-person  consent recorded")
             print(f"heard: {checks['transcript']!r} (phrase {checks['phrase_score']:.0%}, code "
                   f"heard); face distance {checks['face_distance']} (< {checks['threshold']}); "
-                  f"mouth range {checks['mouth_range']}, blinks {checks['blinks']}")
+                  f"mouth range {checks['mouth_range']}, blinks {checks['blinks']}, head "
+                  f"turned left {checks['turn_left']} / right {checks['turn_right']} "
+                  f"(asked: {checks['action']})")
         elif a.action == "list":
             for rec in reg.records():
                 state = "REVOKED" if rec.revoked else "active"

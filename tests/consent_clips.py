@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from companion.audio.io import resample
+from companion.bench.consent_bench import ACTION_S, perform
 from companion.face import engine
 from companion.face.engine import RenderOptions
 from companion.face.image import load_image
@@ -48,15 +49,30 @@ def _in_webcam_frame(face: np.ndarray) -> np.ndarray:
     return frame
 
 
-def write_clip(rig: Rig, text: str, out: Path, still: bool = False, seed: int = 3) -> Path:
-    """`rig`'s person saying `text` (piper voice) as an mp4; `still=True` holds the photo up
-    instead: the same audio, the unanimated portrait shifted, tilted and zoomed a little."""
+def _motion(text: str, action: str | None) -> tuple[engine.Speech, np.ndarray]:
     from companion.tts import make_tts
 
-    seg = make_tts("piper").synthesize(text)
-    speech = engine.speech_from_segment(seg)
-    opts = RenderOptions(fps=FPS, label=False)
-    params = engine.plan(speech, speech.duration + 0.4, opts)
+    speech = engine.speech_from_segment(make_tts("piper").synthesize(text))
+    params = engine.plan(speech, speech.duration + 0.4 + (ACTION_S if action else 0),
+                         RenderOptions(fps=FPS))
+    if action:
+        perform(params, int((speech.duration + 0.2) * FPS), action, FPS)
+    return speech, params
+
+
+def export_clip(rig: Rig, text: str, out: Path, action: str, label: bool) -> Path:
+    """The same performance exported the way `companion say` exports (watermark, C2PA
+    manifest, the visible label unless `label=False`): what the red team uploaded as consent."""
+    speech, params = _motion(text, action)
+    return engine.write_mp4(rig, speech, params, out, RenderOptions(fps=FPS, label=label))
+
+
+def write_clip(rig: Rig, text: str, out: Path, still: bool = False, seed: int = 3,
+               action: str | None = None) -> Path:
+    """`rig`'s person saying `text` (piper voice) as an mp4, then doing `action` (a key of
+    phrase.ACTIONS); `still=True` holds the photo up instead: the same audio, the unanimated
+    portrait shifted, tilted and zoomed a little."""
+    speech, params = _motion(text, action)
     render = engine.make_renderer(rig)
     rng = np.random.default_rng(seed)
     drift = np.cumsum(rng.normal(0, 1, (len(params), 3)), axis=0)

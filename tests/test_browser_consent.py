@@ -28,6 +28,7 @@ from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 from tests.test_browser import Page
 
 CODE = "4719"
+ACTION = "turn-left"
 
 
 def _webcam_files(clip: Path, out: Path) -> tuple[Path, Path, float]:
@@ -56,6 +57,7 @@ def _webcam_files(clip: Path, out: Path) -> tuple[Path, Path, float]:
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
     # the server issues a known code so that the pre-recorded "webcam" can say it
     monkeypatch.setattr("companion.consent.phrase.new_code", lambda: CODE)
+    monkeypatch.setattr("companion.consent.phrase.new_action", lambda: ACTION)
 
     def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
         if not avatar_allowed(hello.avatar):
@@ -72,7 +74,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
 def test_record_consent_on_the_webcam_then_revoke(server: LiveServer, data: Path,
                                                   tmp_path: Path) -> None:
     clip = write_clip(person_rig(data / "obama2.jpg"), spoken_phrase("Barack", CODE),
-                      tmp_path / "clip.mp4")
+                      tmp_path / "clip.mp4", action=ACTION)
     y4m, wav, seconds = _webcam_files(clip, tmp_path)
     page = Page(server.url, wav, camera=y4m)
     p = page.page
@@ -88,6 +90,7 @@ def test_record_consent_on_the_webcam_then_revoke(server: LiveServer, data: Path
         page.wait_for(lambda s: s["consent"]["challenge"], 10)
         assert p.inner_text("#phrase") == \
             "I, Barack, agree that my face may be animated by companion. Code 4 7 1 9."
+        assert p.inner_text("#action") == "turn your head to your left, then back"
         p.click("#record")
         page.wait_for(lambda s: s["consent"].get("recording"), 10)
         time.sleep(2 * seconds + 1)  # the fake camera loops: one whole phrase is in there
@@ -97,6 +100,7 @@ def test_record_consent_on_the_webcam_then_revoke(server: LiveServer, data: Path
         rid = s["consent"]["result"]["consent_id"]
         checks = s["consent"]["result"]["checks"]
         assert checks["code_heard"] and checks["face_distance"] < 0.6
+        assert checks["action"] == ACTION and checks["turn_left"] > checks["turn_right"]
         # the page now talks as the consented portrait
         page.wait_for(lambda s: s["connected"] and s.get("avatar") == rid, 60)
         page.wait_for(lambda s: s["framesDrawn"] > 30, 20)

@@ -14,14 +14,16 @@ import numpy as np
 import pytest
 
 from companion.consent.identity import THRESHOLD, distance, identity
+from companion.consent.phrase import ACTIONS
 from companion.consent.registry import ConsentRegistry
 from companion.errors import ConsentError, FaceError, InputError
 from companion.face import engine
 from companion.face.image import load_image, load_image_bytes
 from companion.face.rig import Rig, build_rig
+from companion.output.mp4 import rewrite_frames
 from companion.wiring import consent_tools
 from tests.conftest import run_cli
-from tests.consent_clips import person_rig, spoken_phrase, write_clip
+from tests.consent_clips import export_clip, person_rig, spoken_phrase, write_clip
 
 TOOLS = consent_tools()  # the face checks and recogniser consent is handed (as the wiring does)
 
@@ -78,7 +80,10 @@ def test_same_person_clip_is_accepted_then_revoked(obama: Rig, data: Path, tmp_p
     phrase = r.stdout.split('"')[1]
     code = phrase.rsplit("Code", 1)[1].replace(" ", "").strip(".")
     assert phrase.startswith("I, Barack, agree") and len(code) == 4
-    clip = write_clip(obama, spoken_phrase("Barack", code), tmp_path / "consent.mp4")
+    # the action is announced with the code, at random; the "person" does what is asked
+    action = next(k for k, text in ACTIONS.items() if f"still on camera: {text}." in r.stdout)
+    clip = write_clip(obama, spoken_phrase("Barack", code), tmp_path / "consent.mp4",
+                      action=action)
     portrait = str(data / "obama.jpg")
     r = run_cli("consent", "record", portrait, "--challenge", challenge, "--clip", str(clip),
                 COMPANION_DATA=home)
@@ -91,7 +96,7 @@ def test_same_person_clip_is_accepted_then_revoked(obama: Rig, data: Path, tmp_p
     assert d["category"] == "real-person" and d["subject"] == "Barack"
     assert d["image_sha256"] == load_image(portrait).sha256 and len(d["clip_sha256"]) == 64
     assert checks["code_heard"] and checks["face_distance"] < THRESHOLD
-    assert checks["mouth_range"] > 0.2
+    assert checks["mouth_range"] > 0.2 and checks["action"] == action
     # the code was for one clip
     r = run_cli("consent", "record", portrait, "--challenge", challenge, "--clip", str(clip),
                 COMPANION_DATA=home)
@@ -130,7 +135,8 @@ def _refused(reg: ConsentRegistry, data: Path, clip: Path, challenge: str, match
 def test_different_person_is_refused(biden: Rig, registry: ConsentRegistry, data: Path,
                                      tmp_path: Path) -> None:
     ch = registry.issue_challenge("Barack")
-    clip = write_clip(biden, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4")
+    clip = write_clip(biden, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4",
+                      action=ch.action)
     _refused(registry, data, clip, ch.challenge_id, "not the face in the portrait")
     # the refusal is in the audit log, with its scores
     row = registry.audit_log()[-1]
@@ -143,14 +149,16 @@ def test_wrong_code_is_refused(obama: Rig, registry: ConsentRegistry, data: Path
                                tmp_path: Path) -> None:
     ch = registry.issue_challenge("Barack")
     wrong = "".join(str((int(c) + 5) % 10) for c in ch.code)
-    clip = write_clip(obama, spoken_phrase("Barack", wrong), tmp_path / "c.mp4")
+    clip = write_clip(obama, spoken_phrase("Barack", wrong), tmp_path / "c.mp4",
+                      action=ch.action)
     _refused(registry, data, clip, ch.challenge_id, "code was not heard")
 
 
 def test_expired_code_is_refused(obama: Rig, registry: ConsentRegistry, data: Path,
                                  tmp_path: Path) -> None:
     ch = registry.issue_challenge("Barack", now=time.time() - 400)  # issued 6m40s ago
-    clip = write_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4")
+    clip = write_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4",
+                      action=ch.action)
     _refused(registry, data, clip, ch.challenge_id, "expired")
     # and it stays closed
     _refused(registry, data, clip, ch.challenge_id, "already been used")
@@ -161,6 +169,47 @@ def test_still_photo_is_refused(obama: Rig, registry: ConsentRegistry, data: Pat
     ch = registry.issue_challenge("Barack")
     clip = write_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4", still=True)
     _refused(registry, data, clip, ch.challenge_id, "does not move")
+
+
+def test_the_announced_action_must_be_done(obama: Rig, registry: ConsentRegistry, data: Path,
+                                           tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # a clip prepared in advance does some action; the challenge asks for another
+    asked = iter(["turn-left", "blink-twice"])
+    monkeypatch.setattr("companion.consent.phrase.new_action", lambda: next(asked))
+    ch = registry.issue_challenge("Barack")
+    clip = write_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "c.mp4",
+                      action="turn-right")
+    _refused(registry, data, clip, ch.challenge_id, "did not turn to the left")
+    # blinks on their own, every few seconds, are not "blink twice"
+    ch = registry.issue_challenge("Barack")
+    clip = write_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "c2.mp4")
+    _refused(registry, data, clip, ch.challenge_id, "did not blink twice in a row")
+    detail = json.loads(registry.audit_log()[-1]["detail"])["checks"]
+    assert detail["action"] == "blink-twice" and detail["blinks"] >= 1
+
+
+def test_clip_made_with_companion_is_refused(obama: Rig, registry: ConsentRegistry,
+                                             data: Path, tmp_path: Path) -> None:
+    # the red team's clip: the photo animated by companion, a synthetic voice reading the
+    # phrase with its code, the asked action done, exported as `say` exports
+    ch = registry.issue_challenge("Barack")
+    text = spoken_phrase("Barack", ch.code)
+    made = export_clip(obama, text, tmp_path / "say.mp4", ch.action, label=True)
+    with pytest.raises(ConsentError) as e:
+        registry.consent_from_clip(load_image(data / "obama.jpg"), ch.challenge_id, made,
+                                   tools=TOOLS)
+    for mark in ("invisible watermark", "'AI-generated' label", "C2PA manifest"):
+        assert mark in str(e.value), str(e.value)
+    assert "not the face" not in str(e.value) and "code was not heard" not in str(e.value)
+    # without the label (--no-label) and re-encoded at the quality we export at, which drops
+    # the manifest: the watermark is still there (at CRF 23-26 it may not be: README)
+    ch = registry.issue_challenge("Barack")
+    made = export_clip(obama, spoken_phrase("Barack", ch.code), tmp_path / "nolabel.mp4",
+                       ch.action, label=False)
+    copy = rewrite_frames(made, tmp_path / "copy.mp4", lambda rgb: rgb, crf=20)
+    _refused(registry, data, copy, ch.challenge_id, "invisible watermark")
+    _nothing_stored(registry)
 
 
 def test_broken_input_is_refused_without_spending_the_code(registry: ConsentRegistry,

@@ -12,8 +12,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from companion.audio.io import resample
 from companion.consent.identity import THRESHOLD, distance, identity
 from companion.face.image import load_image
+from companion.face.params import INDEX
 
 # who is in each photograph (the data folder's SOURCES.md says so; two_people.jpg holds both)
 PEOPLE = {"obama.jpg": ["obama"], "obama2.jpg": ["obama"], "biden.jpg": ["biden"],
@@ -34,28 +38,62 @@ def _faces(data: Path) -> tuple[list[tuple[str, str, Any]], list[float]]:
     return faces, times
 
 
-def _clip_check(rig: Any, portrait_rgb: Any, out: Path) -> tuple[float, float, bool]:
-    """Time the checks on a consent clip: the bundled Mona Lisa saying the phrase (a painting,
-    so no real person's face is animated for a benchmark)."""
+ACTION_S = 1.6  # how long the asked action takes after the phrase
+
+
+def perform(params: np.ndarray, start: int, action: str, fps: int) -> None:
+    """Make the face do a consent challenge's action from frame `start` on: a smooth head turn
+    (the engine's negative yaw turns the face to its own left) or two deliberate blinks. For
+    the benchmark's and the tests' clips; nothing in the product fakes an action."""
+    t = np.arange(len(params) - start) / fps
+    if action in ("turn-left", "turn-right"):
+        bump = np.sin(np.pi * np.clip(t / (ACTION_S - 0.2), 0, 1)) ** 2
+        params[start:, INDEX["yaw"]] += (-0.45 if action == "turn-left" else 0.45) * bump
+    elif action == "blink-twice":
+        closed = ((t > 0.1) & (t < 0.45)) | ((t > 0.8) & (t < 1.15))
+        for k in ("blink_a", "blink_b"):
+            params[start:, INDEX[k]] = np.where(closed, 1.0, params[start:, INDEX[k]])
+
+
+def _clip_check(rig: Any, portrait_rgb: Any, out: Path) -> dict[str, Any]:
+    """Time the checks on a consent clip: the bundled Mona Lisa saying the phrase and turning
+    her head (a painting, so no real person's face is animated for a benchmark). Rendered
+    without companion's marks, as a camera would record her; the same clip exported as `say`
+    exports it (watermark, manifest, label) must be refused."""
     from companion.consent import clip as clips
     from companion.consent.phrase import phrase_for
     from companion.face import engine
+    from companion.output.mp4 import Mp4Writer
     from companion.stt.whisper import FasterWhisperSTT
     from companion.tts import make_tts
     from companion.wiring import consent_tools
 
-    code = "4719"
+    code, action = "4719", "turn-left"
     spoken = phrase_for("Lisa", code).replace("4 7 1 9", "four seven one nine")
     speech = engine.speech_from_segment(make_tts("piper").synthesize(spoken))
     opts = engine.RenderOptions(label=False)
-    engine.write_mp4(rig, speech, engine.plan(speech, speech.duration + 0.4, opts), out, opts)
+    params = engine.plan(speech, speech.duration + 0.4 + ACTION_S, opts)
+    perform(params, int((speech.duration + 0.2) * opts.fps), action, opts.fps)
+    with Mp4Writer(out, rig.size, opts.fps) as w:  # no consent id: neither marked nor signed
+        w.write_audio(resample(speech.audio, 48000))
+        for img in engine.frames(rig, params, opts, mark=False):
+            w.write_frame(img)
+    exported = engine.write_mp4(rig, speech, params, out.with_name("exported.mp4"),
+                                engine.RenderOptions())
     portrait = identity().describe_one(portrait_rgb)
     stt = FasterWhisperSTT("tiny.en")
     stt.words(clips.read_clip(out).audio)  # load the model first: a server loads it once
     t = time.perf_counter()
     checks = clips.check_clip(clips.read_clip(out), portrait, "Lisa", code, stt,
-                              consent_tools().track_faces)
-    return time.perf_counter() - t, speech.duration, checks.ok
+                              consent_tools().track_faces, action)
+    took = time.perf_counter() - t
+    marked = clips.check_clip(clips.read_clip(exported), portrait, "Lisa", code, stt,
+                              consent_tools().track_faces, action)
+    return {"clip_check_s": round(took, 2), "clip_seconds": round(speech.duration + 0.4 +
+                                                                  ACTION_S, 2),
+            "clip_accepted": checks.ok, "clip_reasons": list(checks.reasons),
+            "clip_turn_left": round(checks.turn_left, 3),
+            "exported_clip_refused_for": list(marked.reasons)}
 
 
 def run(out_dir: Path, data: Path) -> dict[str, Any]:
@@ -86,7 +124,7 @@ def run(out_dir: Path, data: Path) -> dict[str, Any]:
         t = time.perf_counter()
         valid = read_manifest(out).valid
         read_s = time.perf_counter() - t
-        clip_s, clip_len, clip_ok = _clip_check(rig, av.image.rgb, Path(d) / "clip.mp4")
+        clip = _clip_check(rig, av.image.rgb, Path(d) / "clip.mp4")
     result: dict[str, Any] = {
         "threshold": THRESHOLD,
         "same_person": {"n": len(same), "min": round(min(same), 3), "max": round(max(same), 3)},
@@ -96,8 +134,7 @@ def run(out_dir: Path, data: Path) -> dict[str, Any]:
         "descriptor_s_median": round(statistics.median(times), 3),
         "c2pa_sign_4s_mp4_s": round(sign_s, 3), "c2pa_read_s": round(read_s, 3),
         "c2pa_valid": valid,
-        "clip_check_s": round(clip_s, 2), "clip_seconds": round(clip_len, 2),
-        "clip_accepted": clip_ok, "pairs": pairs,
+        **clip, "pairs": pairs,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "consent.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -106,6 +143,9 @@ def run(out_dir: Path, data: Path) -> dict[str, Any]:
           f"threshold {THRESHOLD} separates them: {result['separated']}")
     print(f"descriptor (detect + align + embed) {result['descriptor_s_median'] * 1000:.0f} ms "
           f"per face; C2PA sign {sign_s * 1000:.0f} ms, read+validate {read_s * 1000:.0f} ms")
-    print(f"consent clip check (read + Whisper + liveness + identity) {clip_s:.2f} s for a "
-          f"{clip_len:.1f} s clip (accepted: {clip_ok})")
+    print(f"consent clip check (read + marks + Whisper + liveness + identity) "
+          f"{clip['clip_check_s']:.2f} s for a {clip['clip_seconds']:.1f} s clip (accepted: "
+          f"{clip['clip_accepted']}{'' if clip['clip_accepted'] else ': '}"
+          f"{'; '.join(clip['clip_reasons'])}); the same clip exported by companion is refused "
+          f"for: {'; '.join(clip['exported_clip_refused_for']) or 'NOTHING'}")
     return result

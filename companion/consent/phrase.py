@@ -37,6 +37,18 @@ def new_code() -> str:
     return "".join(digits)
 
 
+# The action announced with the code: a head turn or a double blink, random per challenge, so a
+# clip prepared beforehand (or a video generated from a photo) does the wrong thing half the
+# time or more. Directions are the person's own (MediaPipe's landmarks name the face's sides).
+ACTIONS = {"turn-left": "turn your head to your left, then back",
+           "turn-right": "turn your head to your right, then back",
+           "blink-twice": "blink twice"}
+
+
+def new_action() -> str:
+    return secrets.choice(sorted(ACTIONS))
+
+
 def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME or not re.fullmatch(r"[\w .'\-]+", name):

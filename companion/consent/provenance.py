@@ -181,12 +181,13 @@ def _mime(p: Path) -> str | None:
         p.suffix.lower())
 
 
-def read_manifest(path: str | Path) -> ManifestReport:
-    """The file's C2PA manifest, validated (trusting this installation's CA if it has one)."""
+def read_manifest(path: str | Path, mime: str | None = None) -> ManifestReport:
+    """The file's C2PA manifest, validated (trusting this installation's CA if it has one).
+    `mime`: the file's type when its name does not say (an uploaded clip)."""
     import c2pa
 
     p = Path(path)
-    mime = _mime(p)
+    mime = mime or _mime(p)
     if mime is None:
         return ManifestReport(False)
     ca = signing_dir() / "ca.pem"

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS blocked (
 );
 CREATE TABLE IF NOT EXISTS challenges (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL, phrase TEXT NOT NULL,
-    issued REAL NOT NULL, expires REAL NOT NULL, used REAL
+    issued REAL NOT NULL, expires REAL NOT NULL, used REAL, action TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, action TEXT NOT NULL,
@@ -69,6 +69,13 @@ class Challenge:
     code: str
     phrase: str
     expires: float
+    action: str = "blink-twice"  # a key of phrase.ACTIONS, done on camera after the phrase
+
+    @property
+    def action_text(self) -> str:
+        from companion.consent.phrase import ACTIONS
+
+        return ACTIONS[self.action]
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,8 @@ class ConsentRegistry:
         cols = [c[1] for c in self.db.execute("PRAGMA table_info(records)")]
         if "mac" not in cols:  # a registry from before rows were signed: its rows stay unusable
             self.db.execute("ALTER TABLE records ADD COLUMN mac TEXT")
+        if "action" not in [c[1] for c in self.db.execute("PRAGMA table_info(challenges)")]:
+            self.db.execute("ALTER TABLE challenges ADD COLUMN action TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -251,16 +260,16 @@ class ConsentRegistry:
         now = time.time() if now is None else now
         code = phrase.new_code()
         ch = Challenge("k_" + secrets.token_hex(8), name, code, phrase.phrase_for(name, code),
-                       now + ttl)
-        self.db.execute("INSERT INTO challenges (id, name, code, phrase, issued, expires) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (ch.challenge_id, name, code, ch.phrase, now, ch.expires))
+                       now + ttl, phrase.new_action())
+        self.db.execute("INSERT INTO challenges (id, name, code, phrase, issued, expires, "
+                        "action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (ch.challenge_id, name, code, ch.phrase, now, ch.expires, ch.action))
         return ch
 
     def _open_challenge(self, challenge_id: str, now: float) -> Challenge:
         """The challenge if it can still be answered. An expired one is closed for good."""
-        row = self.db.execute("SELECT id, name, code, phrase, expires, used FROM challenges "
-                              "WHERE id = ?", (challenge_id,)).fetchone()
+        row = self.db.execute("SELECT id, name, code, phrase, expires, used, action FROM "
+                              "challenges WHERE id = ?", (challenge_id,)).fetchone()
         if row is None:
             raise ConsentError("unknown consent phrase", "ask for a new phrase and code")
         if row[5] is not None:
@@ -271,7 +280,13 @@ class ConsentRegistry:
             raise ConsentError(f"this consent code expired {now - row[4]:.0f} s ago",
                                "ask for a new phrase and record the clip within "
                                f"{CHALLENGE_TTL_S / 60:.0f} minutes")
-        return Challenge(row[0], row[1], row[2], row[3], row[4])
+        from companion.consent.phrase import ACTIONS
+
+        if row[6] not in ACTIONS:  # issued before actions were asked for: not answerable now
+            self._close_challenge(challenge_id, now)
+            raise ConsentError("this consent code is from an older version",
+                               "ask for a new phrase and code")
+        return Challenge(row[0], row[1], row[2], row[3], row[4], row[6])
 
     def _close_challenge(self, challenge_id: str, now: float) -> None:
         self.db.execute("UPDATE challenges SET used = ? WHERE id = ?", (now, challenge_id))
@@ -294,7 +309,8 @@ class ConsentRegistry:
         # against the same code until something passes.
         self._close_challenge(ch.challenge_id, now)
         checks = clips.check_clip(evidence, portrait_face, ch.name, ch.code,
-                                  stt if stt is not None else tools.stt(), tools.track_faces)
+                                  stt if stt is not None else tools.stt(), tools.track_faces,
+                                  ch.action)
         if not checks.ok:
             self._audit("consent-refused", ch.challenge_id,
                         {"image_sha256": image.sha256, "checks": checks.as_dict(), "by": who})

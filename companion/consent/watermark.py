@@ -95,21 +95,36 @@ class Reading:
         return self.found and self.payload == payload_for(consent_id)
 
 
-def read(frames: list[np.ndarray]) -> Reading:
-    """Votes over frames and blocks; the CRC decides whether a mark is there."""
-    votes = np.zeros(BITS)
-    counts = np.zeros(BITS)
-    for rgb in frames:
+class Votes:
+    """The evidence of frames added one at a time, so a long clip is read without keeping its
+    frames (a consent clip is checked for our mark while it is decoded)."""
+
+    def __init__(self) -> None:
+        self.votes = np.zeros(BITS)
+        self.counts = np.zeros(BITS)
+
+    def add(self, rgb: np.ndarray) -> None:
         blocks, _, _ = _luma_blocks(rgb)
         owner = _layout(len(blocks))
         d = np.clip(np.einsum("bij,ij->b", blocks, _PATTERN), -CLIP, CLIP)
-        votes += np.bincount(owner, weights=d, minlength=BITS)
-        counts += np.bincount(owner, minlength=BITS)
-    if not counts.any():
-        return Reading(False, b"", 0.0)
-    bits = (votes > 0).astype(np.uint8)
-    data = np.packbits(bits).tobytes()
-    payload, crc = data[:8], int.from_bytes(data[8:10], "big")
-    ok = (zlib.crc32(payload) & 0xFFFF) == crc
-    conf = float(np.mean(np.abs(votes) / np.maximum(counts, 1)) / STRENGTH)
-    return Reading(ok, payload if ok else b"", conf)
+        self.votes += np.bincount(owner, weights=d, minlength=BITS)
+        self.counts += np.bincount(owner, minlength=BITS)
+
+    def reading(self) -> Reading:
+        """The CRC decides whether a mark is there."""
+        if not self.counts.any():
+            return Reading(False, b"", 0.0)
+        bits = (self.votes > 0).astype(np.uint8)
+        data = np.packbits(bits).tobytes()
+        payload, crc = data[:8], int.from_bytes(data[8:10], "big")
+        ok = (zlib.crc32(payload) & 0xFFFF) == crc
+        conf = float(np.mean(np.abs(self.votes) / np.maximum(self.counts, 1)) / STRENGTH)
+        return Reading(ok, payload if ok else b"", conf)
+
+
+def read(frames: list[np.ndarray]) -> Reading:
+    """Votes over frames and blocks."""
+    v = Votes()
+    for rgb in frames:
+        v.add(rgb)
+    return v.reading()

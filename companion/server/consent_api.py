@@ -188,6 +188,7 @@ def consent_routes(guard: Callable[[Request], str | None],
         with ConsentRegistry() as reg:
             ch = reg.issue_challenge(name)
         return JSONResponse({"challenge": ch.challenge_id, "phrase": ch.phrase, "code": ch.code,
+                             "action": ch.action, "action_text": ch.action_text,
                              "expires_in": round(ch.expires - time.time())})
 
     @endpoint

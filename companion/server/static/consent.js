@@ -91,6 +91,7 @@
     try {
       challenge = st.challenge = await call("/api/consent/challenge", { name: $("consent-name").value });
       $("phrase").textContent = challenge.phrase;
+      $("action").textContent = challenge.action_text;
       $("phrase-box").hidden = false;
       const until = Date.now() + challenge.expires_in * 1000;
       clearInterval(timer);
@@ -99,7 +100,7 @@
         $("countdown").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
         if (!left) { clearInterval(timer); status("The code expired: ask for a new phrase.", "bad"); }
       }, 500);
-      status("Press Record, say the phrase, then Stop.");
+      status(`Press Record, say the phrase, then ${challenge.action_text}, then Stop.`);
     } catch (err) { status(err.message, "bad"); }
   };
 
@@ -117,7 +118,7 @@
     recorder.start(250);
     st.recording = true;
     $("record").disabled = true; $("stop").disabled = false;
-    status("Recording… say the phrase, then press Stop.");
+    status(`Recording… say the phrase, then ${challenge.action_text}, then press Stop.`);
     setTimeout(() => { if (recorder && recorder.state === "recording") recorder.stop(); }, 25000);
   };
   $("stop").onclick = () => { if (recorder && recorder.state === "recording") recorder.stop(); };
