@@ -3,6 +3,7 @@ refusal, nothing crashes, nothing is stored."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import io
 import json
@@ -143,6 +144,25 @@ def test_bad_uploads_are_refused_with_a_reason(server: LiveServer, data: Path,
                       (data / "sargent_elizabeth_winthrop_chanler.jpg").read_bytes())
     assert code == 200 and doc["upload"].startswith("u_")
     _nothing_stored(root)  # an upload alone is held in memory, not stored
+
+
+def test_a_large_photo_is_held_downscaled(server: LiveServer, data: Path) -> None:
+    # the red team's eight 40-megapixel uploads pinned ~1 GB: a portrait is kept at most
+    # KEEP_SIDE on its long side, as soon as it arrives, and keeps its file's hash
+    from companion.face.image import KEEP_SIDE, load_image_bytes
+
+    face = Image.open(data / "obama.jpg")
+    big = face.resize((face.width * 6, face.height * 6))  # 5460 x 6822: 37 megapixels
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=85)
+    body = buf.getvalue()
+    img = load_image_bytes(body, "big.jpg")
+    assert max(img.rgb.shape[:2]) == KEEP_SIDE
+    assert img.rgb.shape[0] / img.rgb.shape[1] == pytest.approx(big.height / big.width, 0.01)
+    assert img.sha256 == hashlib.sha256(body).hexdigest()
+    code, doc = _post(server, "/api/uploads?name=big.jpg", body)
+    assert code == 200, doc
+    assert max(doc["width"], doc["height"]) == KEEP_SIDE
 
 
 def test_attest_flow_and_request_checks(server: LiveServer, data: Path) -> None:

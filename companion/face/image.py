@@ -15,6 +15,10 @@ from companion.errors import InputError
 MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64
+# Pixels are kept at most this large on the long side: the rig works at 512, the identity check
+# needs a face of ~150 px, and eight 40-megapixel uploads held full-size pinned ~1 GB. The hash
+# stays the uploaded file's, so consent records and rig caches still name the same image.
+KEEP_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,12 @@ def load_image_bytes(data: bytes, name: str = "image") -> LoadedImage:
                                  f"at most {MAX_PIXELS // 1_000_000} megapixels")
             if min(w, h) < MIN_SIDE:
                 raise InputError(f"image is too small ({w}×{h}): {name}")
+            im.draft("RGB", (KEEP_SIDE, KEEP_SIDE))  # JPEG: decoded at 1/2-1/8 scale already
             im.load()
-            upright = ImageOps.exif_transpose(im)
-            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8).copy()
+            upright = ImageOps.exif_transpose(im).convert("RGB")
+            if max(upright.size) > KEEP_SIDE:
+                upright.thumbnail((KEEP_SIDE, KEEP_SIDE), Image.Resampling.LANCZOS)
+            rgb = np.asarray(upright, dtype=np.uint8).copy()
     except InputError:
         raise
     except Image.DecompressionBombError:  # Pillow's own guard fires in open() for huge headers
