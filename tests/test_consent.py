@@ -156,3 +156,35 @@ def test_nothing_is_stored_for_an_image_without_a_face(registry: ConsentRegistry
                         "a painting of nothing at all", tools=TOOLS)
     assert registry.records() == [] and registry.audit_log() == []
     assert not list((tmp_path / "data" / "portraits").iterdir())
+
+
+def test_a_failed_write_commits_nothing(registry: ConsentRegistry, data: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from companion import atomic
+
+    img = load_image(data / "sargent_elizabeth_winthrop_chanler.jpg")
+    portraits = registry.root / "portraits"
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(atomic.os, "fsync", full_disk)
+        with pytest.raises(ConsentError, match="could not be saved: No space left"):
+            registry.attest(img, "artwork", "Public-domain painting by Sargent (1893).",
+                            tools=TOOLS)
+    # no record, no audit entry, no file (not even a temp file)
+    assert registry.records() == [] and registry.audit_log() == []
+    assert not list(portraits.iterdir())
+    # what a write killed half-way leaves behind is swept when the registry opens next
+    (portraits / f"{atomic.TMP_MARK}0000-c_x.png").write_bytes(b"\x89PNG half")
+    registry.close()
+    again = ConsentRegistry(registry.root)
+    assert not list(portraits.iterdir())
+    # with room on the disk it works, and the portrait is whole
+    rec = again.attest(img, "artwork", "Public-domain painting by Sargent (1893).",
+                       tools=TOOLS)
+    assert again.portrait(rec.consent_id).rgb.shape == img.rgb.shape
+    assert again.verify_audit().ok

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import secrets
-import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from companion import atomic
 from companion.cache import data_dir
 from companion.consent import keys
 from companion.consent.record import ConsentRecord
@@ -107,6 +109,7 @@ class ConsentRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         for sub in ("portraits", "clips"):
             (self.root / sub).mkdir(exist_ok=True)
+            atomic.sweep(self.root / sub)  # what a killed write left half-done
         self.db = sqlite3.connect(self.root / "consent.sqlite", isolation_level=None)
         self.db.executescript(SCHEMA)
         cols = [c[1] for c in self.db.execute("PRAGMA table_info(records)")]
@@ -125,10 +128,15 @@ class ConsentRegistry:
         self.close()
 
     # ------------------------------------------------------------------ audit
-    def _audit(self, action: str, record_id: str, detail: dict[str, Any]) -> None:
+    def _audit(self, action: str, record_id: str, detail: dict[str, Any],
+               before: Callable[[], None] | None = None) -> None:
+        """Append to the chain; `before` runs in the same transaction (a record's row goes in
+        with its audit entry, or neither does)."""
         text = json.dumps(detail, sort_keys=True)
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            if before is not None:
+                before()
             row = self.db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             prev = row[0] if row else GENESIS
             ts = time.time()
@@ -226,26 +234,53 @@ class ConsentRegistry:
                checks: dict[str, Any], who: str, clip: Path | None = None,
                embedding: np.ndarray | None = None) -> ConsentRecord:
         rid = "c_" + secrets.token_hex(8)
-        # Store a clean copy (decoded pixels only: metadata is gone) under the record's id.
-        portrait = self.root / "portraits" / f"{rid}.png"
-        cv2.imwrite(str(portrait), cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR))
+        # Every file is written whole before the row that names it is committed; a failed
+        # write (a full disk) removes what was written and commits nothing.
+        written: list[Path] = []
+        try:
+            clip_sha = self._write_files(rid, image, clip, embedding, written)
+            row = dict(zip(RECORD_FIELDS, (rid, time.time(), category, subject, statement,
+                                           image.sha256, str(written[0]), clip_sha,
+                                           json.dumps(checks), None), strict=True))
+
+            def insert() -> None:
+                self.db.execute(f"INSERT INTO records ({', '.join(RECORD_FIELDS)}, mac) "
+                                f"VALUES ({', '.join('?' * (len(RECORD_FIELDS) + 1))})",
+                                (*row.values(), _record_mac(self.root, row)))
+
+            self._audit("attest" if clip is None else "consent-clip", rid,
+                        {"category": category, "image_sha256": image.sha256,
+                         "clip_sha256": clip_sha, "by": who}, before=insert)
+        except (OSError, sqlite3.Error) as e:
+            for w in written:
+                w.unlink(missing_ok=True)
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ConsentError(f"the consent record could not be saved: {why}",
+                               "nothing was recorded; free some disk space and try again") \
+                from None
+        return self.get(rid)
+
+    def _write_files(self, rid: str, image: LoadedImage, clip: Path | None,
+                     embedding: np.ndarray | None, written: list[Path]) -> str | None:
+        """The record's files, each atomically, appended to `written` as they land (the
+        portrait first); returns the clip's hash. The portrait is a clean copy: decoded
+        pixels only, metadata gone."""
+        ok, png = cv2.imencode(".png", cv2.cvtColor(image.rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise OSError("the portrait could not be encoded")
+        written.append(atomic.write_bytes(self.root / "portraits" / f"{rid}.png", png.tobytes()))
         clip_sha = None
         if clip is not None:
             with clip.open("rb") as f:  # streamed: a clip may be 60 MB
                 clip_sha = hashlib.file_digest(f, "sha256").hexdigest()
-            shutil.copyfile(clip, self.root / "clips" / f"{rid}{clip.suffix or '.video'}")
+            written.append(atomic.copy_file(
+                clip, self.root / "clips" / f"{rid}{clip.suffix or '.video'}"))
         if embedding is not None:
-            np.save(self.root / "portraits" / f"{rid}.face.npy", embedding)
-        row = dict(zip(RECORD_FIELDS, (rid, time.time(), category, subject, statement,
-                                       image.sha256, str(portrait), clip_sha,
-                                       json.dumps(checks), None), strict=True))
-        self.db.execute(f"INSERT INTO records ({', '.join(RECORD_FIELDS)}, mac) VALUES "
-                        f"({', '.join('?' * (len(RECORD_FIELDS) + 1))})",
-                        (*row.values(), _record_mac(self.root, row)))
-        self._audit("attest" if clip is None else "consent-clip", rid,
-                    {"category": category, "image_sha256": image.sha256, "clip_sha256": clip_sha,
-                     "by": who})
-        return self.get(rid)
+            buf = io.BytesIO()
+            np.save(buf, embedding)
+            written.append(atomic.write_bytes(self.root / "portraits" / f"{rid}.face.npy",
+                                              buf.getvalue()))
+        return clip_sha
 
     # ------------------------------------------------------------------ consent clips
     def issue_challenge(self, name: str, now: float | None = None,
