@@ -110,6 +110,7 @@ class ReplyClause(DataFrame):
     turn: int = 0
     index: int = 0
     apology: bool = False  # said because a backend failed
+    hold: bool = False  # "one moment": the model is busy with another conversation
 
 
 @dataclass(frozen=True)

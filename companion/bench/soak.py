@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from companion.bench.fuzz import fuzz
 from companion.cpu import cpu_model
 from companion.server.background import free_port
 from companion.server.protocol import AUDIO, MIC
+from companion.stages.llm_stage import HOLD
 
 SPEECH = ("en_librispeech_198-209-0000_female.ogg", "en_vctk_p240_00000_female.mp3",
           "jfk.flac")
@@ -51,7 +53,7 @@ async def _speaker(url: str, turns: list[np.ndarray], until: float, idx: int) ->
     """One user talking until `until`; a connection the server drops is reported, not fatal."""
     from websockets.exceptions import ConnectionClosed
 
-    counts = {"sent": 0, "asked": 0, "replies": 0, "dropped": 0}
+    counts = {"sent": 0, "asked": 0, "replies": 0, "holds": 0, "dropped": 0}
     try:
         await _talk(url, turns, until, idx, counts)
     except ConnectionClosed as e:
@@ -84,15 +86,16 @@ async def _talk(url: str, turns: list[np.ndarray], until: float, idx: int,
             while time.monotonic() < end:  # a polite user: silence until the answer is heard
                 await ws.send(silence)
                 counts["sent"] += 1
-                voiced = await _drain(ws) or voiced
+                voiced = await _drain(ws, counts) or voiced
                 await asyncio.sleep(0.032)
                 if voiced and time.monotonic() > end - 6:
                     break
             counts["replies"] += voiced
 
 
-async def _drain(ws: Any) -> bool:
-    """Read what arrived; True if some of it was the avatar's voice."""
+async def _drain(ws: Any, counts: dict[str, int] | None = None) -> bool:
+    """Read what arrived; True if some of it was the avatar's voice. A "one moment" caption
+    (the shared model was busy) is counted in `counts['holds']`."""
     voiced = False
     while True:
         try:
@@ -102,6 +105,10 @@ async def _drain(ws: Any) -> bool:
         if isinstance(msg, bytes) and msg[0] == AUDIO:
             pcm = np.frombuffer(msg[9:], "<i2")
             voiced = voiced or (len(pcm) > 0 and int(np.abs(pcm).max()) > 300)
+        elif isinstance(msg, str) and counts is not None and HOLD in msg:
+            doc = json.loads(msg)
+            if doc.get("type") == "caption" and doc.get("text") == HOLD:
+                counts["holds"] += 1
 
 
 async def _warm_up(url: str, turns: list[np.ndarray], sessions: int) -> None:
@@ -152,6 +159,14 @@ async def _soak(url: str, pid: int, turns: list[np.ndarray], sessions: int, minu
     return {"speakers": speakers, "fuzz": results[-1]}
 
 
+def _slots(port: int) -> dict[str, int]:
+    """How many conversation slots are taken once every client has gone (all should be free:
+    a slot a fuzzer kept would be lost for good)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/info", timeout=10) as r:
+        info = json.loads(r.read())
+    return {"active": info["sessions_active"], "max": info["max_sessions"]}
+
+
 def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
         llm: str = "embedded") -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -172,6 +187,7 @@ def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
         body = asyncio.run(_soak(url, proc.pid, turns, sessions, minutes, samples))
         time.sleep(20)  # every connection closed; give the server time to let go
         after = rss_mb(proc.pid)
+        slots = _slots(port)
         alive = proc.poll() is None
     finally:
         # SIGTERM, as a service manager stops it: how long the server takes to exit is part of
@@ -195,6 +211,8 @@ def run(out_dir: Path, data: Path, sessions: int = 4, minutes: float = 10.0,
         "fuzz": body["fuzz"], "turns_asked": sum(s["asked"] for s in body["speakers"]),
         "replies_received": sum(s["replies"] for s in body["speakers"]),
         "speakers_dropped": sum(s["dropped"] for s in body["speakers"]),
+        "turns_held": sum(s["holds"] for s in body["speakers"]),
+        "slots_after": slots,
         "speakers": body["speakers"],
         "server_warnings": text.count("socket.send() raised"),
         "rss_mb": {"start": round(at_start), "baseline": round(baseline),

@@ -90,6 +90,9 @@ class FallbackLLM(LLM):
     def load(self) -> None:
         self.primary.load()
 
+    def busy(self) -> bool:
+        return (self._fallback if self.failed_over and self._fallback else self.primary).busy()
+
     def warm(self, messages: Sequence[Message], options: LLMOptions) -> None:
         (self._fallback or self.primary).warm(messages, options)
 

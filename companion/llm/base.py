@@ -30,8 +30,10 @@ class Endpoint:
 class LLMOptions:
     max_tokens: int = 80
     temperature: float = 0.7
-    first_token_timeout_s: float = 15.0
-    total_timeout_s: float = 60.0
+    first_token_timeout_s: float = 15.0  # from when this reply's generation starts
+    total_timeout_s: float = 60.0  # likewise: waiting for the model is counted apart
+    # how long a reply may wait while a local model answers other conversations
+    queue_timeout_s: float = 90.0
     stop: tuple[str, ...] = ()
     # The avatar's name, for backends that prompt with a transcript. Per call, not per backend:
     # one loaded model serves sessions with different personas.
@@ -39,12 +41,32 @@ class LLMOptions:
 
 
 _DONE = object()
+_STARTED = object()  # the worker has the model: the reply's own timeouts start now
 
 
 class LLM(abc.ABC):
     name = "llm"
     model = ""
     reason = ""  # why this model answers (for `--llm auto`: what was found), shown to the user
+    # A local model answers one conversation at a time (its weights and its two cores are
+    # shared); the others wait their turn, told so (busy()), without their timeouts running.
+    serial = False
+
+    def busy(self) -> bool:
+        """Is another reply being generated, so that a new one would wait?"""
+        return self.serial and self._turn_lock().locked()
+
+    def _turn_lock(self) -> threading.Lock:
+        if not hasattr(self, "_turn"):
+            self._turn = threading.Lock()
+        return self._turn
+
+    def _take_turn(self, stop: threading.Event) -> bool:
+        """Wait for the model (serial backends); False if the reply was cancelled first."""
+        while not self._turn_lock().acquire(timeout=0.1):
+            if stop.is_set():
+                return False
+        return True
 
     def load(self) -> None:  # noqa: B027 - an optional hook: most backends load lazily
         """Load weights / check the endpoint (blocking; call once, off the event loop)."""
@@ -68,7 +90,13 @@ class LLM(abc.ABC):
                 stop.set()
 
         def worker() -> None:
+            held = False
             try:
+                if self.serial:
+                    held = self._take_turn(stop)
+                    if not held:
+                        return
+                send(_STARTED)
                 for piece in self._generate(list(messages), opts, stop):
                     if stop.is_set():
                         break
@@ -76,6 +104,8 @@ class LLM(abc.ABC):
             except Exception as e:  # handed to the consumer as an LLMError
                 send(e)
             finally:
+                if held:
+                    self._turn_lock().release()
                 send(_DONE)
 
         thread = threading.Thread(target=worker, name=f"llm:{self.name}", daemon=True)
@@ -83,16 +113,23 @@ class LLM(abc.ABC):
         self._workers().append(thread)
         text = ""
         emitted = 0
-        deadline = loop.time() + opts.total_timeout_s
+        deadline = first_deadline = loop.time() + opts.queue_timeout_s  # until it has the model
+        started = False
         first = True
         try:
             while True:
-                limit = opts.first_token_timeout_s if first else deadline - loop.time()
+                limit = (first_deadline if started and first else deadline) - loop.time()
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=max(0.01, limit))
                 except TimeoutError:
-                    raise LLMError(f"{self.name} did not answer in time "
-                                   f"({'first token' if first else 'reply'})") from None
+                    what = ("busy with other conversations" if not started else
+                            "first token" if first else "reply")
+                    raise LLMError(f"{self.name} did not answer in time ({what})") from None
+                if item is _STARTED:
+                    started = True
+                    first_deadline = loop.time() + opts.first_token_timeout_s
+                    deadline = loop.time() + opts.total_timeout_s
+                    continue
                 if item is _DONE:
                     break
                 if isinstance(item, Exception):

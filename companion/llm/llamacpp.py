@@ -29,6 +29,7 @@ INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 with CMAKE_ARGS=\"-DGGML_N
 
 class LlamaCppLLM(LLM):
     name = "llama.cpp"
+    serial = True  # one reply at a time: the others wait their turn
 
     def __init__(self, path: str, few_shot: bool | None = None, threads: int | None = None,
                  batch_threads: int | None = None, n_ctx: int = 2048) -> None:

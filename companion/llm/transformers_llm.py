@@ -32,6 +32,7 @@ def _file_key(path: Path) -> str:
 
 class TransformersLLM(LLM):
     name = "transformers"
+    serial = True  # one reply at a time: the others wait their turn
 
     def __init__(self, source: str, few_shot: bool | None = None, threads: int = 2,
                  allow_download: bool = False) -> None:

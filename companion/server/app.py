@@ -176,6 +176,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
                              "scenarios": await asyncio.to_thread(scenario_briefs, cfg.practice),
                              "practice": cfg.practice, "crisis_resources": cfg.crisis_resources,
                              "max_session_s": cfg.limits.max_session_s,
+                             "sessions_active": hub.active, "max_sessions": cfg.max_sessions,
                              "attestation": cfg.attestation_allowed, **hub.info})
 
     async def ws_endpoint(ws: WebSocket) -> None:

@@ -24,6 +24,9 @@ from companion.pipeline import Emit, Stage
 
 APOLOGY = "Sorry, I lost my train of thought. Could you say that again?"
 EMPTY = "Hmm, I'm not sure what to say to that. Tell me more?"
+# Said at once when the shared model is answering another conversation, so that a turn is
+# never met with silence while it waits (it is not part of the reply the memory keeps).
+HOLD = "One moment."
 
 
 class LLMStage(Stage):
@@ -54,6 +57,9 @@ class LLMStage(Stage):
         sentences = 0
         first = True
         said: list[str] = []
+        if self.llm.busy():
+            await emit(ReplyClause(text=HOLD, turn=frame.turn, index=index, hold=True))
+            index += 1
         try:
             async for piece in self.llm.stream(messages, self.options):
                 if first:
@@ -78,7 +84,7 @@ class LLMStage(Stage):
             await emit(ReplyClause(text=APOLOGY, turn=frame.turn, index=index, apology=True))
             await emit(ReplyEnd(text="", turn=frame.turn, failed=True))
             return
-        if index == 0:
-            await emit(ReplyClause(text=EMPTY, turn=frame.turn, index=0))
+        if not said:
+            await emit(ReplyClause(text=EMPTY, turn=frame.turn, index=index))
             full = EMPTY
         await emit(ReplyEnd(text=" ".join(full.split()), turn=frame.turn))
