@@ -165,6 +165,28 @@ def test_oversized_message_and_flood_close_only_that_socket(server: LiveServer) 
     asyncio.run(run())
 
 
+def test_audio_faster_than_real_time_is_dropped_not_fatal(server: LiveServer) -> None:
+    # under the message-rate limit, but each message a second of audio: 40 s of it in well
+    # under a second, which the VAD and Whisper would have to work through for this client
+    # while every other session waited
+    second = bytes([MIC]) + np.zeros(16000, "<i2").tobytes()
+
+    async def run() -> None:
+        async with websockets.connect(_ws(server)) as ws:
+            await _hello(ws)
+            for _ in range(40):
+                await ws.send(second)
+            events, _, _ = await _events(ws, 2.0)
+            told = [e for e in events if e.get("type") == "error"]
+            assert len(told) == 1 and "faster than real time" in str(told[0]["message"])
+            # the conversation goes on
+            await ws.send(json.dumps({"type": "text", "text": "Hello there"}))
+            events, _, audio = await _events(ws, 3.0)
+            assert any(e.get("type") == "caption" for e in events) and audio > 0
+
+    asyncio.run(run())
+
+
 async def _all_slots_free(server: LiveServer, timeout_s: float = 10.0) -> None:
     for _ in range(int(timeout_s / 0.05)):
         if server.hub.active == 0:

@@ -29,6 +29,7 @@ from companion.session import VoiceSession
 
 log = logging.getLogger("companion.server")
 CHUNK = 512  # samples the VAD takes at a time (32 ms at 16 kHz)
+MIC_RATE = 16000  # the protocol's microphone rate
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class ConnectionLimits:
     # types, as in the communication aid): its slot is freed.
     idle_timeout_s: float = 90.0
     max_session_s: float = 0.0  # a deployment's limit on a conversation's length (0: none)
+    # Microphone audio is taken at up to this many times real time (with the same 4 s burst
+    # as messages); beyond it, it is dropped: 150 messages of 64 KB a second would be 300 times
+    # real time, and one client's VAD and Whisper work would starve every other session.
+    max_audio_speed: float = 1.5
 
 
 class RateLimit:
@@ -54,13 +59,13 @@ class RateLimit:
         self.tokens = self.capacity
         self.last = time.monotonic()
 
-    def allow(self) -> bool:
+    def allow(self, cost: float = 1.0) -> bool:
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.per_s)
         self.last = now
-        if self.tokens < 1:
+        if self.tokens < cost:
             return False
-        self.tokens -= 1
+        self.tokens -= cost
         return True
 
 
@@ -80,6 +85,8 @@ class Connection:
         self.handsfree = True
         self.talking = False
         self.ended = False  # practice over (the debrief was sent): the microphone is not heard
+        self._audio = RateLimit(MIC_RATE * limits.max_audio_speed)
+        self._told_dropped = -1e9  # when the client was last told its audio was dropped
 
     async def run(self) -> None:
         """The whole conversation; returns when it is over, whoever ended it."""
@@ -226,9 +233,21 @@ class Connection:
                 if errors > self.limits.max_errors:
                     await self._fail("too many bad messages", 1008)
 
+    def _audio_dropped(self) -> None:
+        """Told at most every 10 s: the client may be a page whose clock runs fast, not only a
+        flood, and the conversation goes on."""
+        now = time.monotonic()
+        if now - self._told_dropped > 10:
+            self._told_dropped = now
+            self._listen({"type": "error", "message": "Microphone audio is arriving faster "
+                          "than real time; the excess was dropped."})
+
     async def _handle(self, session: VoiceSession, msg: MutableMapping[str, Any]) -> None:
         if msg.get("bytes") is not None:
             samples = P.parse_mic(msg["bytes"])
+            if not self._audio.allow(len(samples)):
+                self._audio_dropped()
+                return
             if not self.handsfree and not self.talking:
                 return  # push-to-talk: the mic counts only while held
             if self.ended or (isinstance(session, PracticeSession) and session.paused):
