@@ -54,8 +54,8 @@ def limit_render_threads(b: ThreadBudget) -> None:
     cv2.setNumThreads(b.render)
 
 
-def cpu_model() -> str:
-    """The CPU's name and its widest vector units, for every published figure."""
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The CPU's model name and feature flags (Linux; unknown elsewhere)."""
     name, flags = "unknown CPU", set()
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
@@ -68,9 +68,24 @@ def cpu_model() -> str:
         elif key.strip() == "flags":
             flags = set(value.split())
             break
+    return name, flags
+
+
+def cpu_model() -> str:
+    """The CPU's name and its widest vector units, for every published figure."""
+    name, flags = _cpuinfo()
     units = [u for u, f in (("AMX", "amx_tile"), ("AVX-512", "avx512f"), ("AVX2", "avx2"))
              if f in flags]
     return f"{name}, {len(os.sched_getaffinity(0))} cores, {' + '.join(units) or 'no AVX2'}"
+
+
+def has_int8_dot() -> bool:
+    """Does the CPU have VNNI (AVX-512 or AVX) int8 dot products? Without them onnxruntime's
+    int8 matrix kernels add pairs in saturating 16-bit lanes, and a quantised model's answers
+    drift: Smart Turn said 0.74 "finished" for a sentence broken off mid-way on an AVX2-only
+    EPYC, 0.29 with the same weights computed in float."""
+    flags = _cpuinfo()[1]
+    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def release_memory() -> None:

@@ -48,7 +48,7 @@ def perform(params: np.ndarray, start: int, action: str, fps: int) -> None:
     t = np.arange(len(params) - start) / fps
     if action in ("turn-left", "turn-right"):
         bump = np.sin(np.pi * np.clip(t / (ACTION_S - 0.2), 0, 1)) ** 2
-        params[start:, INDEX["yaw"]] += (-0.45 if action == "turn-left" else 0.45) * bump
+        params[start:, INDEX["yaw"]] += (-0.6 if action == "turn-left" else 0.6) * bump
     elif action == "blink-twice":
         closed = ((t > 0.1) & (t < 0.45)) | ((t > 0.8) & (t < 1.15))
         for k in ("blink_a", "blink_b"):
