@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 from companion.dialogue import Memory, load_persona
@@ -22,7 +23,9 @@ class SlowLocalLLM(LLM):
     name = "slow-local"
     serial = True
 
-    def __init__(self) -> None:
+    def __init__(self, uninterruptible: bool = False) -> None:
+        # a real model notices a stop only between tokens: a token in progress finishes
+        self.uninterruptible = uninterruptible
         self.active = 0
         self.most_at_once = 0
 
@@ -32,7 +35,9 @@ class SlowLocalLLM(LLM):
         self.most_at_once = max(self.most_at_once, self.active)
         try:
             for word in STORY.split(" "):
-                if stop.wait(0.12):
+                if self.uninterruptible:
+                    time.sleep(0.12)
+                if stop.wait(0 if self.uninterruptible else 0.12):
                     return
                 yield word + " "
         finally:
@@ -90,6 +95,22 @@ def test_a_waiting_reply_that_is_cancelled_gives_up_its_place() -> None:
         waiting.cancel()  # the user left, or barged in, while queued
         await first
         return await _reply(_stage(llm), 2, 0)  # the model is free for the next one
+
+    frames = asyncio.run(run())
+    assert isinstance(frames[-1], ReplyEnd) and not frames[-1].failed
+    assert not any(isinstance(f, ReplyClause) and f.hold for f in frames)
+
+
+def test_a_reply_just_interrupted_does_not_make_the_next_one_wait() -> None:
+    # the same conversation: the user spoke again, the old reply stops at its next token
+    llm = SlowLocalLLM(uninterruptible=True)
+
+    async def run() -> list[Frame]:
+        old = asyncio.create_task(_reply(_stage(llm), 0, 0))
+        await asyncio.sleep(0.4)
+        assert llm.busy()
+        old.cancel()
+        return await _reply(_stage(llm), 1, 0)
 
     frames = asyncio.run(run())
     assert isinstance(frames[-1], ReplyEnd) and not frames[-1].failed

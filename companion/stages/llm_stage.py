@@ -4,6 +4,7 @@ A failing or silent model becomes a spoken apology, so the conversation goes on.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -27,6 +28,9 @@ EMPTY = "Hmm, I'm not sure what to say to that. Tell me more?"
 # Said at once when the shared model is answering another conversation, so that a turn is
 # never met with silence while it waits (it is not part of the reply the memory keeps).
 HOLD = "One moment."
+# A reply that was just interrupted holds the model until its next token; only a model still
+# busy after this long is answering someone else.
+HOLD_AFTER_S = 0.5
 
 
 class LLMStage(Stage):
@@ -45,6 +49,13 @@ class LLMStage(Stage):
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences
 
+    async def _still_busy(self) -> bool:
+        waited = 0.0
+        while self.llm.busy() and waited < HOLD_AFTER_S:
+            await asyncio.sleep(0.02)
+            waited += 0.02
+        return self.llm.busy()
+
     async def process(self, frame: DataFrame, emit: Emit) -> None:
         if not isinstance(frame, UserTurn):
             await emit(frame)
@@ -57,7 +68,7 @@ class LLMStage(Stage):
         sentences = 0
         first = True
         said: list[str] = []
-        if self.llm.busy():
+        if await self._still_busy():
             await emit(ReplyClause(text=HOLD, turn=frame.turn, index=index, hold=True))
             index += 1
         try:
