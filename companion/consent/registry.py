@@ -112,11 +112,15 @@ class ConsentRegistry:
             atomic.sweep(self.root / sub)  # what a killed write left half-done
         self.db = sqlite3.connect(self.root / "consent.sqlite", isolation_level=None)
         self.db.executescript(SCHEMA)
-        cols = [c[1] for c in self.db.execute("PRAGMA table_info(records)")]
-        if "mac" not in cols:  # a registry from before rows were signed: its rows stay unusable
-            self.db.execute("ALTER TABLE records ADD COLUMN mac TEXT")
-        if "action" not in [c[1] for c in self.db.execute("PRAGMA table_info(challenges)")]:
-            self.db.execute("ALTER TABLE challenges ADD COLUMN action TEXT")
+        # registries from before rows were signed (their rows stay unusable) and before
+        # challenges asked for an action
+        self._add_column("records", "mac")
+        self._add_column("challenges", "action")
+        self.db.execute("CREATE INDEX IF NOT EXISTS audit_record ON audit (record_id)")
+
+    def _add_column(self, table: str, column: str) -> None:
+        if column not in [c[1] for c in self.db.execute(f"PRAGMA table_info({table})")]:
+            self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -171,32 +175,31 @@ class ConsentRegistry:
             if not hmac.compare_digest(mac, r["hash"]):
                 return AuditCheck(False, len(rows), r["seq"], "a row was altered")
             prev = r["hash"]
-        bad = tuple(rid for (rid,) in self.db.execute("SELECT id FROM records ORDER BY created")
-                    if self._problem(rid) is not None)
+        bad = tuple(row["id"] for row in self._rows() if self._problem(row) is not None)
         if bad:
             return AuditCheck(False, len(rows), None, "a record was altered, inserted or "
                               "un-revoked outside companion: " + ", ".join(bad), bad)
         return AuditCheck(True, len(rows))
 
-    def _problem(self, rid: str) -> str | None:
+    def _problem(self, row: dict[str, Any]) -> str | None:
         """Why a stored record cannot be trusted (None: it can). The row must carry a MAC made
         with this installation's key, and the audit log must have seen it made."""
-        row = self._row(rid)
-        if row is None:
-            return "missing"
         if not keys.verify("record", [row[k] for k in RECORD_FIELDS], row["mac"], self.root):
             return "its row was changed outside companion"
         made = self.db.execute("SELECT detail FROM audit WHERE record_id = ? AND action IN "
-                               "(?, ?)", (rid, *CREATED_BY)).fetchone()
+                               "(?, ?)", (row["id"], *CREATED_BY)).fetchone()
         if made is None or json.loads(made[0]).get("image_sha256") != row["image_sha256"]:
             return "the audit log never saw it made"
         return None
 
+    def _rows(self, where: str = "", *args: object) -> list[dict[str, Any]]:
+        cur = self.db.execute(f"SELECT * FROM records {where} ORDER BY created", args)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
     def _row(self, rid: str) -> dict[str, Any] | None:
-        cur = self.db.execute("SELECT * FROM records WHERE id = ?", (rid,))
-        row = cur.fetchone()
-        return None if row is None else dict(zip([c[0] for c in cur.description], row,
-                                                 strict=True))
+        rows = self._rows("WHERE id = ?", rid)
+        return rows[0] if rows else None
 
     # ------------------------------------------------------------------ records
     def attest(self, image: LoadedImage, category: str, statement: str, subject: str = "",
@@ -361,7 +364,11 @@ class ConsentRegistry:
         row = self._row(rid)
         if row is None:
             raise ConsentError(f"no consent record {rid!r}")
-        problem = self._problem(rid)
+        return self._record(row)
+
+    def _record(self, row: dict[str, Any]) -> ConsentRecord:
+        rid = row["id"]
+        problem = self._problem(row)
         if problem is not None:
             raise ConsentError(f"consent record {rid} cannot be trusted: {problem}",
                                "`companion consent audit` lists what was changed; record the "
@@ -373,7 +380,8 @@ class ConsentRegistry:
 
     def lookup(self, rid: str) -> ConsentRecord | None:
         """The record, or None if there is none; one that does not verify raises."""
-        return None if self._row(rid) is None else self.get(rid)
+        row = self._row(rid)
+        return None if row is None else self._record(row)
 
     def portrait(self, rid: str) -> LoadedImage:
         """The stored portrait of an active record. Its hash is the record's (that of the image
@@ -389,22 +397,27 @@ class ConsentRegistry:
                            str(d["subject"]))
 
     def details(self, rid: str) -> dict[str, Any]:
-        self.get(rid)  # only a record that verifies has details worth showing
         row = self._row(rid)
-        assert row is not None
+        if row is None:
+            raise ConsentError(f"no consent record {rid!r}")
+        self._record(row)  # only a record that verifies has details worth showing
         row.pop("mac")
         return row
 
     def find(self, image_sha256: str) -> ConsentRecord | None:
         """The valid (unrevoked) record for this exact image, if any."""
-        row = self.db.execute("SELECT id FROM records WHERE image_sha256 = ? AND revoked IS NULL "
-                              "ORDER BY created LIMIT 1", (image_sha256,)).fetchone()
-        return self.get(row[0]) if row else None
+        rows = self._rows("WHERE image_sha256 = ? AND revoked IS NULL", image_sha256)
+        return self._record(rows[0]) if rows else None
 
     def records(self) -> list[ConsentRecord]:
         """Every record that verifies (`verify_audit` names the ones that do not)."""
-        rows = self.db.execute("SELECT id FROM records ORDER BY created").fetchall()
-        return [self.get(r[0]) for r in rows if self._problem(r[0]) is None]
+        out = []
+        for row in self._rows():
+            try:
+                out.append(self._record(row))
+            except ConsentError:
+                continue  # a row that does not verify
+        return out
 
     def revoke(self, rid: str, who: str = "local user", *, tools: ConsentTools) -> list[Path]:
         """Revoke a record: the stored portrait, its face embedding and consent clip, and every
