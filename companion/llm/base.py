@@ -41,6 +41,7 @@ class LLMOptions:
 
 
 _DONE = object()
+_MAKING_LOCKS = threading.Lock()
 _STARTED = object()  # the worker has the model: the reply's own timeouts start now
 
 
@@ -57,8 +58,9 @@ class LLM(abc.ABC):
         return self.serial and self._turn_lock().locked()
 
     def _turn_lock(self) -> threading.Lock:
-        if not hasattr(self, "_turn"):
-            self._turn = threading.Lock()
+        with _MAKING_LOCKS:  # two first replies at once must not each make their own
+            if not hasattr(self, "_turn"):
+                self._turn = threading.Lock()
         return self._turn
 
     def _take_turn(self, stop: threading.Event) -> bool:
