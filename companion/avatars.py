@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.config import current
-from companion.consent.bundled import bundled_names, bundled_record, provenance
+from companion.consent.bundled import bundled_names, provenance, record_of
 from companion.consent.record import ConsentRecord
 from companion.consent.tools import ConsentTools
 from companion.errors import InputError
@@ -37,12 +37,12 @@ def resolve(spec: str, attest: str | None = None, tools: ConsentTools | None = N
     an attestation needs (the wiring's `consent_tools()`).
     """
     d = avatars_dir() / spec
-    prov = provenance(spec) if (d / "provenance.json").is_file() else None
+    prov = provenance(spec)  # None where `spec` names no avatar folder
     if prov is not None:
         img = load_image(d / Path(prov["file"]).name)
         if img.sha256 != prov["sha256"]:
             raise InputError(f"bundled avatar {spec} does not match its provenance record")
-        return Avatar(img, bundled_record(spec), spec)
+        return Avatar(img, record_of(spec, prov), spec)  # the provenance just checked
     if spec.startswith("c_") and not Path(spec).exists():
         # a portrait in the consent registry, by its consent id (uploads from the page)
         from companion.consent.registry import ConsentRegistry

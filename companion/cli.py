@@ -229,8 +229,8 @@ def _sign_avatar(folder: Path) -> None:
     """Sign an avatar folder's provenance with this installation's key, after checking that
     the image is the one it names: only then does a folder outside the package count."""
     import json
-    import os
 
+    from companion import atomic
     from companion.consent.bundled import sign
     from companion.face.image import load_image
 
@@ -243,9 +243,8 @@ def _sign_avatar(folder: Path) -> None:
     if img.sha256 != prov.get("sha256"):
         raise CompanionError(f"{prov['file']} is not the image its provenance names "
                              f"(sha256 {img.sha256[:16]}…)")
-    tmp = prov_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(sign(prov), indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, prov_path)
+    atomic.write_bytes(prov_path, (json.dumps(sign(prov), indent=2, ensure_ascii=False)
+                                   + "\n").encode())
     print(f"signed {prov_path} ({prov.get('category')}: {prov.get('statement')})")
 
 

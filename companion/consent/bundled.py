@@ -69,5 +69,9 @@ def bundled_record(name: str) -> ConsentRecord | None:
         prov = provenance(name)
     except ConsentError:
         return None
-    return None if prov is None else ConsentRecord(f"bundled:{name}", prov["sha256"], "bundled",
-                                                   prov["statement"])
+    return None if prov is None else record_of(name, prov)
+
+
+def record_of(name: str, prov: dict[str, Any]) -> ConsentRecord:
+    """The consent record a bundled avatar's (already checked) provenance stands for."""
+    return ConsentRecord(f"bundled:{name}", prov["sha256"], "bundled", prov["statement"])
