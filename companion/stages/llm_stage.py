@@ -25,8 +25,8 @@ from companion.pipeline import Emit, Stage
 
 APOLOGY = "Sorry, I lost my train of thought. Could you say that again?"
 EMPTY = "Hmm, I'm not sure what to say to that. Tell me more?"
-# Said at once when the shared model is answering another conversation, so that a turn is
-# never met with silence while it waits (it is not part of the reply the memory keeps).
+# Said when the shared model is answering another conversation, so that a turn is never met
+# with silence while it waits (it is not part of the reply the memory keeps).
 HOLD = "One moment."
 # A reply that was just interrupted holds the model until its next token; only a model still
 # busy after this long is answering someone else.
