@@ -13,6 +13,9 @@ const stats = window.__companion = {
   // measured here, on the audio clock: end of the user's speech (mic level) → when the avatar's
   // first voiced audio plays; and frames drawn per second while the avatar speaks
   heardLatency: [], fpsSpeaking: [],
+  // the same latency split: end of speech → the first voiced audio's arrival, and arrival →
+  // the time it is scheduled to play (the stream's buffer)
+  heardArrival: [], heardLead: [],
   // barge-in, on the same clock: when the user's speech began (mic level), when the server's
   // interruption arrived, and the avatar's voiced audio as [start, end, stopped] spans
   speechStarts: [], interruptedAt: [], voice: [],
@@ -170,6 +173,8 @@ function onMedia(buf) {
     if (window.onVoiceScheduled) window.onVoiceScheduled(when);
     if (speechEnd !== null) {
       stats.heardLatency.push(Math.max(0, when - speechEnd));
+      stats.heardArrival.push(c.currentTime - speechEnd);
+      stats.heardLead.push(when - c.currentTime);
       speechEnd = null;
     }
     if (c.state === "running" && when > c.currentTime) {
