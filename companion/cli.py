@@ -132,7 +132,7 @@ def cmd_serve(a: argparse.Namespace) -> None:
 
     from companion.errors import InputError
     from companion.server.app import Hub, ServerConfig, create_app, session_maker
-    from companion.server.protocol import MAX_MESSAGE
+    from companion.server.protocol import UVICORN_WS
     from companion.wiring import load_models
 
     settings = _settings(a, host=a.host, port=a.port, token=a.token, llm=a.llm, stt=a.stt,
@@ -149,8 +149,8 @@ def cmd_serve(a: argparse.Namespace) -> None:
     if not settings.attestation_allowed:
         print("consent: recorded consent clips only (attestation is off)", flush=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, ws="websockets-sansio",
-                    ws_max_size=MAX_MESSAGE + 1024, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    **UVICORN_WS)
     finally:
         models.llm.close()
 

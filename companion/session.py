@@ -192,8 +192,9 @@ class VoiceSession:
         """One 32 ms chunk of 16 kHz microphone audio. VAD and turn taking run in a worker
         thread: the end-of-turn model takes tens of milliseconds, which the event loop (frames,
         events, other sessions) must not wait for. Chunks are fed in order, one at a time."""
+        arrived = self.now()  # the end-of-turn model's time counts in the user's wait
         for ev in await asyncio.to_thread(self._hear, chunk):
-            self._on_turn_event(ev)
+            self._on_turn_event(ev, arrived)
 
     def _hear(self, chunk: np.ndarray) -> list[TurnEvent]:
         return self.turns.push(chunk, self.vad(chunk))
@@ -233,7 +234,8 @@ class VoiceSession:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _on_turn_event(self, ev: TurnEvent) -> None:
+    def _on_turn_event(self, ev: TurnEvent, arrived: float | None = None) -> None:
+        """`arrived`: when the chunk that caused `ev` reached the session (now if None)."""
         self.events.append({"event": f"user_{ev.kind}", "t": round(self.now(), 3),
                             **({"p_complete": round(ev.p_complete, 3)}
                                if ev.p_complete is not None else {})})
@@ -256,9 +258,11 @@ class VoiceSession:
             self.live.set_state("thinking")
             spec, self._spec = self._spec, None
             # latencies count from the end of the user's speech, not from when the silence
-            # that followed it was long enough to end the turn
+            # that followed it was long enough to end the turn (nor from when the end-of-turn
+            # model, 0.1-0.4 s on an AVX2-only EPYC, had judged it)
+            ended = (self.now() if arrived is None else arrived) - ev.silence_s
             self._last_finish = self._spawn(self._finish_turn(
-                ev.audio, spec, self.now() - ev.silence_s, self._last_finish, ev.silence_s))
+                ev.audio, spec, ended, self._last_finish, ev.silence_s))
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,

@@ -26,7 +26,7 @@ from companion.errors import InputError
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
-from companion.frames import Message
+from companion.frames import AudioFrame, Message
 from companion.llm import LLM, Endpoint, LLMOptions, make_llm
 from companion.practice import PracticeSession, disclosure
 from companion.session import SessionConfig, VoiceSession
@@ -80,7 +80,8 @@ def endpoint(settings: Settings) -> Endpoint:
 
 def load_models(settings: Settings, warm: bool = True) -> Models:
     """The models every session of this process shares. With `warm`, each is loaded and run
-    once now (the default persona's prompt evaluated, a word spoken), before the first visitor."""
+    once now (the default persona's prompt evaluated, a word spoken, a second of noise heard),
+    before the first visitor: the first turn otherwise paid ~0.4 s for loading Whisper."""
     limit_render_threads(budget())
     m = Models(make_stt(settings.stt),
                make_llm(settings.llm, endpoint(settings), settings.allow_download),
@@ -93,6 +94,10 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
         m.llm.warm([Message("system", persona.prompt)],
                    m.llm.options_for_transcript(LLMOptions(speaker=persona.name)))
         m.tts.synthesize("Hello.")
+        noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
+        m.stt.text(AudioFrame(samples=noise, sample_rate=16000))
+        if m.end_of_turn is not None:
+            m.end_of_turn(noise)
     return m
 
 

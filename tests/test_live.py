@@ -113,3 +113,20 @@ def test_listening_nods_and_thinking_gaze(mona: Rig) -> None:
     live.set_state("thinking")
     thinking = live._idle_params(10)
     assert thinking[INDEX["gaze_x"]] > 0.3 and thinking[INDEX["gaze_y"]] < -0.2
+
+
+def test_thinking_renders_every_other_frame_and_speech_every_frame(mona: Rig) -> None:
+    live = LiveFace(mona, RenderOptions(label=False))
+    live.next_frame()
+    live.set_state("thinking")
+    thinking = [live.next_frame() for _ in range(10)]
+    # the clock and the audio keep the full rate; every other picture is the one before
+    assert [f.video.index for f in thinking] == list(range(1, 11))
+    assert [f.repeat for f in thinking] == [i % 2 == 1 for i in range(1, 11)]
+    for prev, f in itertools.pairwise(thinking):
+        assert np.array_equal(prev.video.image, f.video.image) == f.repeat
+    live.push_audio(_segment(0.6, "hello there"))
+    spoken = [live.next_frame() for _ in range(12)]
+    assert all(f.speaking and not f.repeat for f in spoken)
+    assert all(not np.array_equal(a.video.image, b.video.image)
+               for a, b in itertools.pairwise(spoken))

@@ -32,6 +32,10 @@ from companion.face.rig import Rig
 from companion.frames import AudioFrame, EndOfSegment, SpeechSegment, VideoFrame
 
 IDLE_BLOCK_S = 120.0  # idle motion is planned this far ahead, then extended
+# While the reply is being prepared the face is rendered every other frame: its rendering,
+# encoding and the page's decoding take most of a core on two, and the reply's model is what
+# the user waits for then. Speech and listening are always rendered at the full rate.
+THINKING_EVERY = 2
 STATES = ("idle", "listening", "thinking", "speaking")
 
 
@@ -42,6 +46,9 @@ class TimedFrame:
     video: VideoFrame
     audio: AudioFrame
     speaking: bool
+    # The same picture as the frame before (not rendered again): a viewer that keeps showing
+    # the last picture need not be sent it.
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class LiveFace:
         self._idle = np.zeros((0, len(INDEX)), np.float32)
         self._idle_blocks = 0
         self.state = "idle"
+        self._last_image: np.ndarray | None = None
         self._closed = False
         self._lock = threading.Lock()
 
@@ -228,13 +236,20 @@ class LiveFace:
             if not self._queue and self.state == "speaking":
                 self.state = "listening"
             self._frame += 1
-        img = self._render(p)
-        if self.opts.label:
-            draw_label(img)  # every frame that leaves the engine says it is synthetic
+        last = self._last_image
+        repeat = (last is not None and not speaking and self.state == "thinking"
+                  and i % THINKING_EVERY != 0)
+        if last is not None and repeat:
+            img = last.copy()  # a viewer may draw on what it is given
+        else:
+            img = self._render(p)
+            if self.opts.label:
+                draw_label(img)  # every frame that leaves the engine says it is synthetic
+            self._last_image = img
         pts = i / self.fps
         return TimedFrame(VideoFrame(pts=pts, image=img, index=i),
                           AudioFrame(pts=pts, samples=audio, sample_rate=self.sample_rate),
-                          speaking)
+                          speaking, repeat)
 
     async def frames(self, realtime: bool = True,
                      clock: Callable[[], float] = time.monotonic) -> AsyncIterator[TimedFrame]:

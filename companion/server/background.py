@@ -11,7 +11,7 @@ import uvicorn
 
 from companion.face.live import LiveFace
 from companion.server.app import Hub, ServerConfig, create_app
-from companion.server.protocol import MAX_MESSAGE, Hello
+from companion.server.protocol import UVICORN_WS, Hello
 from companion.session import VoiceSession
 
 
@@ -27,11 +27,10 @@ class LiveServer:
         self.port = free_port()
         self.hub = Hub(make=make, info=info or {})
         app = create_app(self.hub, cfg or ServerConfig())
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, ws="websockets-sansio",
-                                ws_max_size=MAX_MESSAGE + 1024, log_level="warning",
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 # uvicorn's own handlers off: its records reach the root
                                 # logger, where a test can see every error the server logs
-                                log_config=None)
+                                log_config=None, **UVICORN_WS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

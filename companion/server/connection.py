@@ -177,8 +177,10 @@ class Connection:
             if live.state != state:
                 state = live.state
                 await self._send_text(P.event("state", state=state))
-            # ~3-6 ms a frame: off the event loop, which also carries the microphone and events
-            jpeg = await asyncio.to_thread(encode_jpeg, frame.video.image, quality)
+            # ~3-6 ms a frame: off the event loop, which also carries the microphone and events.
+            # A repeated picture is not sent: the page keeps showing the last one.
+            jpeg = None if frame.repeat else await asyncio.to_thread(
+                encode_jpeg, frame.video.image, quality)
             if self._peer_gone():
                 raise Closed  # the disconnect may still be queued behind microphone audio
             try:

@@ -22,6 +22,11 @@ VIDEO = 0x02
 AUDIO = 0x03
 MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
 MAX_TEXT = 2000  # characters of typed text
+# How uvicorn carries the websocket, for every server that speaks this protocol. No
+# per-message deflate: the frames are JPEG and PCM, which do not compress, and zlib on every
+# one cost the server's event loop ~4 % of a core and the page as much again to inflate.
+UVICORN_WS: dict[str, Any] = {"ws": "websockets-sansio", "ws_max_size": MAX_MESSAGE + 1024,
+              "ws_per_message_deflate": False}
 CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end", "speak", "stop",
                 "play", "prepare")
 MAX_PREPARE = 60  # phrases the aid may ask to have synthesised ahead at once

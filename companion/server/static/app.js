@@ -21,6 +21,7 @@ const stats = window.__companion = {
   speechStarts: [], interruptedAt: [], voice: [],
 };
 let speechEnd = null, lastVoice = null;  // AudioContext seconds
+let speakingSince = Infinity;  // performance.now() when the avatar began to speak
 let dropBefore = null;  // stream seconds: the avatar's audio before this was interrupted
 
 let ws = null, ctx = null, t0 = null, sampleRate = 22050, name = "Companion";
@@ -50,6 +51,7 @@ function setState(s) {
   const aid = window.companionNoMic && window.companionNoMic();  // the aid listens to no one
   el.textContent = { listening: aid ? "Ready" : "Listening", thinking: "Thinking…",
                      speaking: "Speaking", idle: "Ready" }[s] || s;
+  if (s === "speaking" && stats.states[stats.states.length - 1] !== "speaking") speakingSince = performance.now();
   stats.states.push(s);
 }
 
@@ -207,7 +209,10 @@ function draw() {
   const ms = performance.now() - fpsSince;
   if (ms >= 1000) {
     stats.fps = (fpsCount * 1000) / ms;
-    if (stats.states[stats.states.length - 1] === "speaking") stats.fpsSpeaking.push(stats.fps);
+    // only whole seconds of speech: the second it began in also holds thinking, which is
+    // drawn at half the rate (and the frames shown lag the state by the 150 ms buffer)
+    if (stats.states[stats.states.length - 1] === "speaking" && speakingSince + 300 <= fpsSince)
+      stats.fpsSpeaking.push(stats.fps);
     fpsCount = 0; fpsSince = performance.now();
   }
   requestAnimationFrame(draw);
