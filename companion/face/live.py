@@ -237,10 +237,9 @@ class LiveFace:
                 self.state = "listening"
             self._frame += 1
         last = self._last_image
-        repeat = (last is not None and not speaking and self.state == "thinking"
-                  and i % THINKING_EVERY != 0)
-        if last is not None and repeat:
-            img = last.copy()  # a viewer may draw on what it is given
+        repeat = False
+        if last is not None and not speaking and self.state == "thinking" and i % THINKING_EVERY:
+            img, repeat = last.copy(), True  # a copy: a viewer may draw on what it is given
         else:
             img = self._render(p)
             if self.opts.label:

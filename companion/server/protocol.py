@@ -26,7 +26,7 @@ MAX_TEXT = 2000  # characters of typed text
 # per-message deflate: the frames are JPEG and PCM, which do not compress, and zlib on every
 # one cost the server's event loop ~4 % of a core and the page as much again to inflate.
 UVICORN_WS: dict[str, Any] = {"ws": "websockets-sansio", "ws_max_size": MAX_MESSAGE + 1024,
-              "ws_per_message_deflate": False}
+                              "ws_per_message_deflate": False}
 CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end", "speak", "stop",
                 "play", "prepare")
 MAX_PREPARE = 60  # phrases the aid may ask to have synthesised ahead at once
