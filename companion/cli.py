@@ -548,6 +548,10 @@ def _debug() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from companion.cpu import budget
+
+    # before numpy loads OpenBLAS: its idle workers spin and hold a core (cpu.apply_budget)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(budget().blas))
     args = build_parser().parse_args(argv)
     t0 = time.time()
     try:

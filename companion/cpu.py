@@ -25,12 +25,13 @@ class ThreadBudget:
     tts: int  # piper's onnxruntime intra-op threads
     render: int  # OpenCV threads in the face renderer
     small: int  # VAD, Smart Turn
+    blas: int  # numpy's and scipy's OpenBLAS
 
 
 def budget(cores: int | None = None) -> ThreadBudget:
     n = max(1, cores or len(os.sched_getaffinity(0)))
     return ThreadBudget(llm_prompt=n, llm_decode=max(1, n - 1) if n > 2 else n,
-                        stt=min(n, 4), tts=min(n, 4), render=1, small=1)
+                        stt=min(n, 4), tts=min(n, 4), render=1, small=1, blas=1)
 
 
 def onnx_options(threads: int) -> Any:
@@ -46,12 +47,19 @@ def onnx_options(threads: int) -> Any:
     return opts
 
 
-def limit_render_threads(b: ThreadBudget) -> None:
-    """OpenCV's own pool would split each remap across every core; the renderer is one of
-    several things running, and one thread is cheaper than the handoffs."""
+def apply_budget(b: ThreadBudget) -> None:
+    """Process-wide limits for the libraries that keep their own pools. OpenCV's would split
+    each remap across every core; the renderer is one of several things running, and one
+    thread is cheaper than the handoffs. OpenBLAS (numpy's and scipy's) starts a worker per
+    core that spins in sched_yield after every call: the renderer's small matrix product 25
+    times a second kept one of two cores busy in the kernel for the whole conversation
+    (58 s of system time in a 2-minute `bench browser`, ~0.5 s more to every reply)."""
     import cv2
+    from threadpoolctl import threadpool_limits
 
     cv2.setNumThreads(b.render)
+    threadpool_limits(b.blas, user_api="blas")  # the libraries loaded so far
+    os.environ["OPENBLAS_NUM_THREADS"] = str(b.blas)  # and any loaded later
 
 
 def _cpuinfo() -> tuple[str, set[str]]:

@@ -18,7 +18,7 @@ from companion.aac.session import AACSession, CachedTTS
 from companion.avatars import resolve
 from companion.config import Settings
 from companion.consent.tools import ConsentTools
-from companion.cpu import budget, limit_render_threads
+from companion.cpu import apply_budget, budget
 from companion.dialogue.debrief import Debrief
 from companion.dialogue.persona import Persona, load_persona
 from companion.dialogue.scenario import load_scenarios
@@ -82,7 +82,7 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
     """The models every session of this process shares. With `warm`, each is loaded and run
     once now (the default persona's prompt evaluated, a word spoken, a second of noise heard),
     before the first visitor: the first turn otherwise paid ~0.4 s for loading Whisper."""
-    limit_render_threads(budget())
+    apply_budget(budget())
     m = Models(make_stt(settings.stt),
                make_llm(settings.llm, endpoint(settings), settings.allow_download),
                make_tts(settings.voice),
