@@ -40,6 +40,8 @@ from companion.stt.base import STT
 from companion.tts.base import TTS
 from companion.vad import SileroVAD, TurnConfig, TurnDetector, TurnEvent
 
+# The last words recognised in a turn that is still going on are often guesses.
+AHEAD_UNSURE_WORDS = 2
 # Recognisers hallucinate these on breath and noise; alone they are not a turn.
 NOISE_TRANSCRIPTS = {"", "you", "thank you.", "thanks for watching!", ".", "uh", "um", "mm"}
 
@@ -112,6 +114,7 @@ class VoiceSession:
         self._first_start: float | None = None  # when this reply's first speech plays
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
+        self._ahead: asyncio.Task[None] | None = None  # the turn so far, heard ahead (one)
         self._last_end = -1e9  # when the last turn ended, on the audio clock
         # The words of a turn the user went on with, said again at the start of the next one.
         self._carry = ""
@@ -248,6 +251,9 @@ class VoiceSession:
             elif self._last_finish is not None and not self._last_finish.done():
                 self._hold = True  # still transcribing the last turn: it goes on in this one
             self.live.set_state("listening")
+        elif ev.kind == "partial" and ev.audio is not None and self.llm.keeps_prompt:
+            if self._ahead is None or self._ahead.done():  # else the next one brings more
+                self._ahead = self._spawn(self._hear_ahead(ev.audio))
         elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
             self._spec = self._spawn(self._transcribe(ev.audio))
         elif ev.kind == "resume" and self._spec is not None:
@@ -263,6 +269,28 @@ class VoiceSession:
             ended = (self.now() if arrived is None else arrived) - ev.silence_s
             self._last_finish = self._spawn(self._finish_turn(
                 ev.audio, spec, ended, self._last_finish, ev.silence_s))
+
+    async def _hear_ahead(self, audio: np.ndarray) -> None:
+        """While the user speaks: recognise the turn so far and evaluate it into the reply's
+        prompt, so that when the turn ends only its last words are left for the model (on two
+        slow cores the prompt was the largest part of the wait). A guess only: the reply is
+        always made from the final transcript, and a prefill the model skipped costs nothing."""
+        try:
+            text = await self._transcribe(audio)
+            # audio cut mid-word ends in guesses ("...to their homies. The Norse" for "...to
+            # their home in the sky"): its last words are left for the final transcript
+            stable = " ".join(text.split()[:-AHEAD_UNSURE_WORDS])
+            words = f"{self._carry} {stable}".strip()
+            if (not self.turns.in_turn or not stable or detect(text) is not None):
+                return  # (words the safeguard would take never reach the model)
+            await self._llm_stage.prefill(words)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            # a guess that failed changes nothing: the turn's own recognition and reply
+            # report their errors to the user
+            self.events.append({"event": "ahead_error", "t": round(self.now(), 3),
+                                "error": str(e)})
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,

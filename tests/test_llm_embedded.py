@@ -63,6 +63,27 @@ def test_reused_prefix_gives_the_same_reply(default_llm: LlamaCppLLM) -> None:
         fresh.close()
 
 
+def test_words_evaluated_ahead_are_not_evaluated_again(default_llm: LlamaCppLLM) -> None:
+    persona = load_persona()
+    opts = default_llm.options_for_transcript(LLMOptions(max_tokens=24, temperature=0.0,
+                                                         speaker=persona.name))
+    words = "I had a stressful day at work because my boss"
+    full = f"{words} shouted at me in front of everyone."
+    before = _reply(default_llm, full)
+    _reply(default_llm, "What colour is the sky?")  # the cache now holds another turn
+    system = Message("system", persona.prompt)
+    assert default_llm.prefill([system, Message("user", words)], opts)
+    ahead = default_llm._prompt_tokens([system, Message("user", words)], opts, open_end=True)
+    cached = [int(t) for t in default_llm._llm._input_ids]
+    assert cached == ahead  # evaluated up to the user's words, and no reply
+    final = default_llm._prompt_tokens([system, Message("user", full)], opts)
+    shared = next((i for i, (a, b) in enumerate(zip(cached, final, strict=False)) if a != b),
+                  len(cached))
+    assert shared >= len(ahead) - 1  # at most the last word is tokenised differently
+    assert len(final) - shared < 20  # what is left: the last words and the reply's header
+    assert _reply(default_llm, full) == before  # the reply does not depend on the prefill
+
+
 def test_cancelled_generation_frees_the_model(default_llm: LlamaCppLLM) -> None:
     async def cancel_early() -> str:
         persona = load_persona()

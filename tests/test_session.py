@@ -4,6 +4,7 @@ STT/LLM/TTS (instant), the face's stream clock as the only clock."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from companion.dialogue.persona import load_persona
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace, TimedFrame
 from companion.face.rig import Rig
+from companion.frames import Message
 from companion.llm.base import LLMOptions
 from companion.session import SessionConfig, VoiceSession
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
@@ -243,3 +245,46 @@ def test_speech_while_the_last_turn_is_still_being_transcribed_joins_it(mona: Ri
     assert [r.user_text for r in s.records] == [
         "and so my fellow Americans ask not what your country can do"]
     assert len(llm.seen) == 1 and s.records[0].reply_text == "One answer."
+
+
+class _PrefillLLM(ScriptedLLM):
+    """A scripted model that keeps its prompt: records the words evaluated ahead."""
+
+    keeps_prompt = True
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.ahead: list[str] = []
+
+    def prefill(self, messages: Sequence[Message], options: LLMOptions) -> bool:
+        assert messages[-1].role == "user"
+        self.ahead.append(messages[-1].content)
+        return True
+
+
+def test_the_users_words_are_evaluated_ahead_while_they_speak(mona: Rig, data: Path) -> None:
+    from companion.stt.whisper import FasterWhisperSTT
+
+    sentence = decode_audio(data / "en_vctk_p240_00000_female.mp3", 16000).samples
+    llm = _PrefillLLM(["That sounds lovely."])
+    live = LiveFace(mona, RenderOptions(label=False))
+    s = VoiceSession(live, FasterWhisperSTT("tiny.en"), llm, ToneTTS(), load_persona(),
+                     SessionConfig(), clock=lambda: live.position)
+    frames: list[TimedFrame] = []
+
+    async def run() -> None:
+        await s.start()
+        await _drive(s, live, np.concatenate([_silence(0.5), sentence, _silence(1.5)]), frames)
+        await s.stop()
+
+    asyncio.run(run())
+    rec = s.records[0]
+    final = rec.user_text.lower().split()
+    assert len(final) >= 8 and rec.reply_text == "That sounds lovely."
+    assert len(llm.ahead) >= 2  # about once a second of speech
+    for words in llm.ahead:  # the start of what was finally heard, growing
+        assert words.lower().split()[:2] == final[:2], (words, rec.user_text)
+    assert len(llm.ahead[-1]) > len(llm.ahead[0])
+    # the reply itself was made from the final transcript, and only that is remembered
+    assert llm.seen[0][-1] == Message("user", rec.user_text)
+    assert [m.content for m in s.memory.turns if m.role == "user"] == [rec.user_text]

@@ -103,3 +103,18 @@ def test_push_to_talk_release_ends_the_turn_at_once() -> None:
     (end,) = det.end_now()  # no silence needed
     assert end.kind == "end" and end.audio is not None and len(end.audio) >= 10 * 512
     assert not det.in_turn and det.end_now() == []
+
+
+def test_the_turn_so_far_is_handed_over_while_the_user_speaks(data: Path) -> None:
+    speech = decode_audio(data / "en_librispeech_198-209-0000_female.ogg", 16000).samples
+    audio = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+    events = _run(audio, TurnConfig(partial_ms=1000))
+    kinds = [e.kind for e in events]
+    first = events[: kinds.index("end") + 1]  # the first turn (the clip has a few)
+    partial = [e for e in first if e.kind == "partial"]
+    assert len(partial) >= 2, kinds  # one about every second of speech
+    assert kinds.index("partial") > kinds.index("start")
+    lengths = [len(e.audio) for e in partial if e.audio is not None]
+    assert lengths == sorted(lengths) and len(set(lengths)) == len(lengths)  # each holds more
+    assert first[-1].audio is not None and lengths[-1] < len(first[-1].audio)
+    assert not any(e.kind == "partial" for e in _run(audio, TurnConfig(partial_ms=0)))

@@ -50,3 +50,10 @@ class Memory:
 
     def messages(self, system: str) -> list[Message]:
         return [Message("system", system), *self.turns]
+
+    def messages_with(self, role: str, text: str, system: str) -> list[Message]:
+        """The messages as they will be once `text` is added (trimmed the same way), leaving
+        this memory as it is: the prompt of a turn that is not over yet."""
+        ahead = Memory(self.max_turns, self.max_chars, list(self.turns))
+        ahead.add(role, text)
+        return ahead.messages(system)

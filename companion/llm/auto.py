@@ -96,6 +96,11 @@ class FallbackLLM(LLM):
     def warm(self, messages: Sequence[Message], options: LLMOptions) -> None:
         (self._fallback or self.primary).warm(messages, options)
 
+    def prefill(self, messages: Sequence[Message], options: LLMOptions) -> bool:
+        backup = self._fallback if self.failed_over else None  # a served model keeps nothing
+        return backup is not None and backup.prefill(messages,
+                                                     backup.options_for_transcript(options))
+
     def _backup(self) -> LLM:
         if self._fallback is None:
             self._fallback = self._make_fallback()
@@ -120,6 +125,7 @@ class FallbackLLM(LLM):
                 self.failed_over = True
                 self.reason = f"{self.primary.name} failed ({e}); using the embedded model"
         backup = await asyncio.to_thread(self._backup)
+        self.keeps_prompt = backup.keeps_prompt
         if self.name != backup.name:  # the first reply after the switch says so
             self.name, self.model = backup.name, backup.model
             yield NOTICE

@@ -52,6 +52,9 @@ class LLM(abc.ABC):
     # A local model answers one conversation at a time (its weights and its two cores are
     # shared); the others wait their turn, told so (busy()), without their timeouts running.
     serial = False
+    # Keeps the tokens it evaluated, so a prompt evaluated ahead (`prefill`) is not evaluated
+    # again: worth recognising the user's words while they still speak.
+    keeps_prompt = False
 
     def busy(self) -> bool:
         """Is another reply being generated, so that a new one would wait?"""
@@ -154,6 +157,12 @@ class LLM(abc.ABC):
                 yield text[emitted:]
         finally:
             stop.set()
+
+    def prefill(self, messages: Sequence[Message], options: LLMOptions) -> bool:
+        """Evaluate the prompt up to the end of the last message's text ahead of a reply (the
+        user's words so far, while they speak), for backends that keep evaluated tokens
+        (blocking). False: nothing was done (a served model, or the model is busy)."""
+        return False
 
     def options_for_transcript(self, options: LLMOptions) -> LLMOptions:
         """Options adjusted to how this backend prompts (a chat API needs nothing extra)."""

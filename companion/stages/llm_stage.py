@@ -49,6 +49,13 @@ class LLMStage(Stage):
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences
 
+    async def prefill(self, words: str) -> bool:
+        """The user's words so far, evaluated into the model's prompt while they still speak
+        (backends that keep evaluated tokens; the others do nothing). Blocking work, off the
+        event loop; skipped while the model is answering."""
+        messages = self.memory.messages_with("user", words, self.persona.prompt)
+        return await asyncio.to_thread(self.llm.prefill, messages, self.options)
+
     async def _still_busy(self) -> bool:
         waited = 0.0
         while self.llm.busy() and waited < HOLD_AFTER_S:

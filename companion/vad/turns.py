@@ -2,8 +2,9 @@
 
 Works on a clock of 32 ms chunks, not on wall time, so it behaves the same live, from a file or
 in a test. Speech must last `min_speech_ms` before it counts (a cough or "mm-hm" does not start a
-turn or interrupt the avatar). At `speculative_ms` of silence a "pause" event lets the recogniser
-start early; if speech resumes, "resume" cancels it.
+turn or interrupt the avatar). Every `partial_ms` of a turn a "partial" event hands over the words
+so far, so the reply's prompt can be evaluated while the user still speaks. At `speculative_ms` of
+silence a "pause" event lets the recogniser start early; if speech resumes, "resume" cancels it.
 
 When does the turn end? Without an end-of-turn model, after `silence_ms` of silence. With one
 (Smart Turn), it is asked once the silence reaches `quick_end_ms`: a turn that sounds finished ends
@@ -26,6 +27,7 @@ class TurnConfig:
     min_speech_ms: int = 300  # shorter speech is noise: no turn, no barge-in
     silence_ms: int = 600  # silence that ends a turn (without an end-of-turn model)
     speculative_ms: int = 160  # silence after which STT may start early
+    partial_ms: int = 1000  # the turn so far is handed over this often while it goes on (0: off)
     quick_end_ms: int = 200  # with the model: silence after which a finished turn ends
     pause_ms: int = 1600  # with the model: silence that ends a turn it judged unfinished
     complete_threshold: float = 0.5
@@ -35,9 +37,9 @@ class TurnConfig:
 
 @dataclass(frozen=True)
 class TurnEvent:
-    kind: str  # "start" | "pause" | "resume" | "end"
+    kind: str  # "start" | "partial" | "pause" | "resume" | "end"
     time: float  # seconds on the audio clock
-    audio: np.ndarray | None = None  # the turn so far ("pause") or whole ("end"), 16 kHz
+    audio: np.ndarray | None = None  # the turn so far ("partial", "pause") or whole ("end")
     p_complete: float | None = None  # the end-of-turn model's judgement ("end"), if asked
     silence_s: float = 0.0  # ("end") how long the user had been silent: speech ended then
 
@@ -59,6 +61,7 @@ class TurnDetector:
         self._in_turn = False
         self._paused = False
         self._judged: float | None = None  # the model's answer for the current silence
+        self._partial_at = 0  # chunks in the turn when the next "partial" is due
         self._candidate: list[np.ndarray] = []
 
     @property
@@ -81,6 +84,7 @@ class TurnDetector:
                     self._silence_run = 0.0
                     self._chunks = self._history[-pad_chunks:] + self._candidate
                     self._candidate = []
+                    self._partial_at = len(self._chunks) + self._partial_every()
                     events.append(TurnEvent("start", self._t - self._speech_run))
             else:
                 # speech too short to count: it becomes history (padding) again
@@ -97,6 +101,9 @@ class TurnDetector:
                 self._paused = False
             self._silence_run = 0.0
             self._judged = None
+            if self.cfg.partial_ms and len(self._chunks) >= self._partial_at:
+                self._partial_at = len(self._chunks) + self._partial_every()
+                events.append(TurnEvent("partial", self._t, self._turn_audio(pad_chunks)))
         else:
             self._silence_run += CHUNK_S
             if not self._paused and self._silence_run * 1000 >= cfg.speculative_ms:
@@ -124,6 +131,9 @@ class TurnDetector:
         ev = TurnEvent("end", self._t, self._turn_audio(pad_chunks), None, self._silence_run)
         self.reset()
         return [ev]
+
+    def _partial_every(self) -> int:
+        return max(1, round(self.cfg.partial_ms / 1000 / CHUNK_S))
 
     def _ends(self, pad_chunks: int) -> bool:
         silence_ms = self._silence_run * 1000
