@@ -34,6 +34,15 @@ def _opencv() -> str:
     return cv2.__version__
 
 
+def _raster() -> str:
+    import numba
+
+    from companion.face import raster
+
+    raster.warm()  # compiles the renderer's loop, or loads it from numba's cache
+    return f"numba {numba.__version__}"
+
+
 def _h264() -> str:
     import av
 
@@ -128,6 +137,7 @@ def run_checks() -> bool:
     print("libraries:")
     ok &= _check("numpy", _numpy)
     ok &= _check("opencv", _opencv)
+    ok &= _check("face renderer (compiled)", _raster)
     ok &= _check("video encoding", _h264)
     ok &= _check("face landmarks", _face)
     ok &= _check("speech synthesis", _tts)

@@ -23,6 +23,7 @@ from companion.dialogue.debrief import Debrief
 from companion.dialogue.persona import Persona, load_persona
 from companion.dialogue.scenario import load_scenarios
 from companion.errors import InputError
+from companion.face import raster
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
 from companion.face.rig import build_rig
@@ -94,6 +95,7 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
         m.llm.warm([Message("system", persona.prompt)],
                    m.llm.options_for_transcript(LLMOptions(speaker=persona.name)))
         m.tts.synthesize("Hello.")
+        raster.warm()  # the renderer's compiled loop: loaded now, not in a first conversation
         noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
         m.stt.text(AudioFrame(samples=noise, sample_rate=16000))
         if m.end_of_turn is not None:

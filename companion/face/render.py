@@ -1,8 +1,8 @@
 """CPU renderer: piecewise-affine mesh warp with one cv2.remap, plus synthesized interiors.
 
 Per frame: move the vertices (blend shapes + rigid head), compute each moving triangle's
-destination→source affine, rasterise triangle ids over the region that moves, turn them into a
-dense source map, remap once, then paint the mouth interior and closing eyelids on top. Triangles
+destination→source affine, scan-convert those into a dense source map over the region that moves
+(compiled: face/raster.py), remap once, then paint the mouth interior and closing eyelids on top. Triangles
 whose vertices do not move are the identity and are skipped, so a frame at rest is the portrait.
 """
 
@@ -11,12 +11,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from companion.face import interior
+from companion.face import interior, raster
 from companion.face.deform import head_vector, rigid
 from companion.face.params import EXPRESSION, INDEX
 from companion.face.rig import Rig
 
-SUBPIX = 4  # fixed-point bits for rasterisation (1/16 px)
 MOVE_EPS = 1e-3
 
 
@@ -30,12 +29,9 @@ class CpuRenderer:
         self.tris = np.concatenate([rig.hole_triangles, rig.triangles]).astype(np.int32)
         self.n_hole = len(rig.hole_triangles)
         self.basis = rig.basis.reshape(len(EXPRESSION), -1)
-        size = rig.size
-        half = size // 2 + 1
-        hy, hx = np.mgrid[0:half, 0:half].astype(np.float32)
-        self.hx, self.hy = 2.0 * hx + 0.5, 2.0 * hy + 0.5
         self.iris_radius = interior.iris_radius(rig.landmarks)
         self.paint = interior.Painter(rig)
+        raster.warm()  # compiled once per process (and cached on disk), not in the first frame
 
     def vertices(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Destination positions for the main mesh and for the hole (eye/mouth interior) mesh."""
@@ -78,22 +74,13 @@ class CpuRenderer:
         x0, y0 = np.clip(lo, 0, size)
         x1, y1 = np.clip(hi, 0, size)
         # The map is piecewise affine and continuous, so it is evaluated on a half-resolution
-        # grid and upsampled bilinearly (exact inside triangles); ids are rasterised there too.
-        c = np.concatenate([self._affines(dst, src_pts),
-                            np.array([[1, 0, 0, 0, 1, 0]], np.float32)])
+        # grid and upsampled bilinearly (exact inside triangles).
         w, h = x1 - x0, y1 - y0
         hw, hh = w // 2 + 1, h // 2 + 1  # one sample past the edge: no clamped last row
-        ids = np.full((hh, hw), len(c) - 1, np.int32)
         # half-res pixel j sits at full-res x = 2 j + 0.5 (cv2.resize's convention)
-        pts = np.round((dst - np.array([x0 + 0.5, y0 + 0.5], np.float32)) * 0.5 * (1 << SUBPIX)
-                       ).astype(np.int32)
-        fill = cv2.fillConvexPoly
-        for k in range(len(pts)):
-            fill(ids, pts[k], (k,), cv2.LINE_8, SUBPIX)
-        xs = self.hx[:hh, :hw] + np.float32(x0)
-        ys = self.hy[:hh, :hw] + np.float32(y0)
-        mapx = np.take(c[:, 0], ids) * xs + np.take(c[:, 1], ids) * ys + np.take(c[:, 2], ids)
-        mapy = np.take(c[:, 3], ids) * xs + np.take(c[:, 4], ids) * ys + np.take(c[:, 5], ids)
+        half = (dst - np.array([x0 + 0.5, y0 + 0.5], np.float32)) * 0.5
+        mapx, mapy = raster.affine_map(half, self._affines(dst, src_pts), hw, hh,
+                                       (2.0, x0 + 0.5, y0 + 0.5))
         mapx = cv2.resize(mapx, (hw * 2, hh * 2), interpolation=cv2.INTER_LINEAR)[:h, :w]
         mapy = cv2.resize(mapy, (hw * 2, hh * 2), interpolation=cv2.INTER_LINEAR)[:h, :w]
         out = img.copy()
