@@ -6,6 +6,7 @@ speech start/stop, end of segment) overtake them. This module imports nothing of
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,6 +112,9 @@ class ReplyClause(DataFrame):
     index: int = 0
     apology: bool = False  # said because a backend failed
     hold: bool = False  # "one moment": the model is busy with another conversation
+    # Set once this clause has its voice. The model waits for it after a reply's first clause:
+    # that synthesis is what the user is waiting for, and decoding on beside it doubled it.
+    voiced: threading.Event | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class VoiceSession:
         self.on_crisis: Callable[[str], None] | None = None
         self._unremembered: set[int] = set()  # turns whose words stay out of the LLM's memory
         self._llm_stage = LLMStage(llm, self.memory, persona, self.cfg.llm,
-                                   on_event=self._stage_event)
+                                   on_event=self._stage_event, wait_for_voice=True)
         self.pipeline = Pipeline(
             [self._llm_stage, TTSStage(tts, fallback_tts, on_event=self._stage_event)],
             sink=self._sink)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 from companion.frames import DataFrame, Frame, InterruptFrame, SpeechStarted, TextFrame
 from companion.pipeline import Emit, Pipeline, Stage, StageError
@@ -177,3 +179,61 @@ def test_a_turn_pushed_right_after_an_interrupt_is_kept() -> None:
         p.push(TextFrame(text="new"))
 
     assert _texts_out(script) == ["NEW"]
+
+
+def test_the_model_waits_while_the_first_clause_gets_its_voice() -> None:
+    """Decoding beside the first clause's synthesis doubled it on two cores: the model pauses
+    until that voice is made, then goes on to the end of the reply."""
+    from companion.dialogue.memory import Memory
+    from companion.dialogue.persona import load_persona
+    from companion.frames import Message, ReplyEnd, ReplySpeech, SpeechSegment, UserTurn
+    from companion.llm.base import LLMOptions
+    from companion.stages import LLMStage, TTSStage
+    from tests.fakes import ScriptedLLM, ToneTTS
+
+    class CountingLLM(ScriptedLLM):
+        made = 0
+
+        def _generate(self, messages: list[Message], options: LLMOptions,
+                      stop: threading.Event) -> Iterator[str]:
+            for piece in super()._generate(messages, options, stop):
+                time.sleep(0.02)  # a model that takes its time over each token
+                self.made += 1
+                yield piece
+
+    llm = CountingLLM(["Oh, I see what you mean. That sounds like a long and tiring day for "
+                       "anyone, so tell me more."])
+
+    class SlowFirstVoice(ToneTTS):
+        during: int | None = None
+
+        def _synthesize(self, text: str) -> SpeechSegment:
+            if text.startswith("Oh"):  # the first clause: count what the model made meanwhile
+                before = llm.made
+                time.sleep(0.3)
+                self.during = llm.made - before
+            return super()._synthesize(text)
+
+    tts = SlowFirstVoice()
+    memory = Memory()
+    memory.add("user", "I had a long day.")
+    out: list[Frame] = []
+    done = asyncio.Event()
+
+    async def sink(frame: Frame) -> None:
+        out.append(frame)
+        if isinstance(frame, ReplyEnd):
+            done.set()
+
+    async def run() -> None:
+        p = Pipeline([LLMStage(llm, memory, load_persona(), LLMOptions(max_tokens=80),
+                               wait_for_voice=True), TTSStage(tts)], sink=sink)
+        await p.start()
+        p.push(UserTurn(text="I had a long day.", turn=1))
+        await asyncio.wait_for(done.wait(), 10)
+        await p.stop()
+
+    asyncio.run(run())
+    assert tts.during is not None and tts.during <= 1  # at most the token already in flight
+    spoken = [f.segment.text for f in out if isinstance(f, ReplySpeech)]
+    assert spoken[0] == "Oh, I see what you mean." and len(spoken) >= 2  # then it went on

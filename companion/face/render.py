@@ -1,9 +1,10 @@
 """CPU renderer: piecewise-affine mesh warp with one cv2.remap, plus synthesized interiors.
 
 Per frame: move the vertices (blend shapes + rigid head), compute each moving triangle's
-destination→source affine, scan-convert those into a dense source map over the region that moves
-(compiled: face/raster.py), remap once, then paint the mouth interior and closing eyelids on top. Triangles
-whose vertices do not move are the identity and are skipped, so a frame at rest is the portrait.
+destination→source affine, scan-convert those into a dense source map over the region that
+moves (compiled: face/raster.py), remap once, then paint the mouth interior and closing eyelids
+on top. Triangles whose vertices do not move are the identity and are skipped, so a frame at
+rest is the portrait.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from threading import Event
 
 from companion.frames import Message
 from companion.llm.base import LLM, Endpoint, LLMError, LLMOptions
@@ -107,15 +107,15 @@ class FallbackLLM(LLM):
             self._fallback.load()
         return self._fallback
 
-    async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None
-                     ) -> AsyncIterator[str]:
+    async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None,
+                     go: threading.Event | None = None) -> AsyncIterator[str]:
         opts = options or LLMOptions()
         if not self.failed_over:
             started = False
             try:
                 # a served model that hangs is given up on sooner than the embedded one
                 quick = replace(opts, first_token_timeout_s=min(opts.first_token_timeout_s, 6.0))
-                async for piece in self.primary.stream(messages, quick):
+                async for piece in self.primary.stream(messages, quick, go):
                     started = True
                     yield piece
                 return
@@ -129,11 +129,12 @@ class FallbackLLM(LLM):
         if self.name != backup.name:  # the first reply after the switch says so
             self.name, self.model = backup.name, backup.model
             yield NOTICE
-        async for piece in backup.stream(messages, backup.options_for_transcript(opts)):
+        async for piece in backup.stream(messages, backup.options_for_transcript(opts), go):
             yield piece
 
     def _generate(self, messages: list[Message], options: LLMOptions,
-                  stop: Event) -> Iterator[str]:  # pragma: no cover - stream() is overridden
+                  stop: threading.Event
+                  ) -> Iterator[str]:  # pragma: no cover - stream() is overridden
         raise NotImplementedError
 
     def close(self, timeout: float = 10.0) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -80,9 +81,10 @@ class LLM(abc.ABC):
         """Evaluate the prompt's fixed part (persona, examples) ahead of the first turn, for
         backends that keep it (blocking). A served model needs nothing."""
 
-    async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None
-                     ) -> AsyncIterator[str]:
-        """Text pieces as they are generated. Cancelling the consumer stops the generation."""
+    async def stream(self, messages: Sequence[Message], options: LLMOptions | None = None,
+                     go: threading.Event | None = None) -> AsyncIterator[str]:
+        """Text pieces as they are generated. Cancelling the consumer stops the generation.
+        `go`: while it is cleared, the model waits between tokens (its cores go to the voice)."""
         opts = options or LLMOptions()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -106,6 +108,8 @@ class LLM(abc.ABC):
                     if stop.is_set():
                         break
                     send(piece)
+                    if go is not None:
+                        _wait_to_go(go, stop)
             except Exception as e:  # handed to the consumer as an LLMError
                 send(e)
             finally:
@@ -187,6 +191,14 @@ class LLM(abc.ABC):
     @abc.abstractmethod
     def _generate(self, messages: list[Message], options: LLMOptions,
                   stop: threading.Event) -> Iterator[str]: ...
+
+
+def _wait_to_go(go: threading.Event, stop: threading.Event, most_s: float = 3.0) -> None:
+    """Paused between tokens while `go` is cleared; never longer than `most_s` (a voice that
+    never comes must not stall the reply) and not once the reply is stopped."""
+    deadline = time.monotonic() + most_s
+    while not go.wait(0.05) and not stop.is_set() and time.monotonic() < deadline:
+        pass
 
 
 def _find_stop(text: str, stops: Sequence[str]) -> int | None:

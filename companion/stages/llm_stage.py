@@ -5,6 +5,7 @@ A failing or silent model becomes a spoken apology, so the conversation goes on.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -39,7 +40,7 @@ class LLMStage(Stage):
     def __init__(self, llm: LLM, memory: Memory, persona: Persona,
                  options: LLMOptions | None = None,
                  on_event: Callable[[StageReport], None] | None = None,
-                 max_sentences: int = 2) -> None:
+                 max_sentences: int = 2, wait_for_voice: bool = False) -> None:
         self.llm = llm
         self.memory = memory
         self.persona = persona
@@ -48,6 +49,8 @@ class LLMStage(Stage):
         self._on_event = on_event or (lambda report: None)
         # Spoken replies stay short: after this many sentences the generation is stopped.
         self.max_sentences = max_sentences
+        # A voice stage follows: the model pauses while the first clause is synthesised.
+        self.wait_for_voice = wait_for_voice
 
     async def prefill(self, words: str) -> bool:
         """The user's words so far, evaluated into the model's prompt while they still speak
@@ -78,14 +81,21 @@ class LLMStage(Stage):
         if await self._still_busy():
             await emit(ReplyClause(text=HOLD, turn=frame.turn, index=index, hold=True))
             index += 1
+        # The model waits while the first clause is given its voice (the TTS stage sets this).
+        go = threading.Event()
+        go.set()
         try:
-            async for piece in self.llm.stream(messages, self.options):
+            async for piece in self.llm.stream(messages, self.options, go):
                 if first:
                     self._on_event(FirstToken(frame.turn))
                     first = False
                 full += piece
                 for clause in splitter.push(piece):
-                    await emit(ReplyClause(text=clause, turn=frame.turn, index=index))
+                    wait = self.wait_for_voice and not said
+                    if wait:
+                        go.clear()
+                    await emit(ReplyClause(text=clause, turn=frame.turn, index=index,
+                                           voiced=go if wait else None))
                     said.append(clause)
                     index += 1
                     sentences += clause.rstrip("\"')]").endswith((".", "!", "?", "…"))

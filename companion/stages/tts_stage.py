@@ -34,6 +34,13 @@ class TTSStage(Stage):
             await emit(frame)
             return
         try:
+            await self._speak(frame, emit)
+        finally:
+            if frame.voiced is not None:
+                frame.voiced.set()  # the model may go on (also when this voice failed)
+
+    async def _speak(self, frame: ReplyClause, emit: Emit) -> None:
+        try:
             seg = await asyncio.to_thread(self.tts.synthesize, frame.text)
         except CompanionError as e:
             self._on_event(StageFailed("tts", frame.turn, str(e)))
