@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,13 +251,16 @@ class VoiceSession:
             elif self._last_finish is not None and not self._last_finish.done():
                 self._hold = True  # still transcribing the last turn: it goes on in this one
             self.live.set_state("listening")
-        elif ev.kind == "partial" and ev.audio is not None and self.llm.keeps_prompt:
-            if self._ahead is None or self._ahead.done():  # else the next one brings more
-                self._ahead = self._spawn(self._hear_ahead(ev.audio))
+        elif ev.kind == "partial" and ev.audio is not None and self._ahead_free():
+            self._ahead = self._spawn(self._hear_ahead(self._transcribe(ev.audio)))
         elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
             self._spec = self._spawn(self._transcribe(ev.audio))
         elif ev.kind == "resume" and self._spec is not None:
-            self._spec.cancel()
+            # the user went on: what was recognised so far still serves to hear ahead
+            if self._ahead_free():
+                self._ahead = self._spawn(self._hear_ahead(self._spec))
+            else:
+                self._spec.cancel()
             self._spec = None
         elif ev.kind == "end" and ev.audio is not None:
             self._last_end = ev.time
@@ -270,13 +273,18 @@ class VoiceSession:
             self._last_finish = self._spawn(self._finish_turn(
                 ev.audio, spec, ended, self._last_finish, ev.silence_s))
 
-    async def _hear_ahead(self, audio: np.ndarray) -> None:
+    def _ahead_free(self) -> bool:
+        """May the words so far be heard ahead now? Only for a model that keeps its prompt,
+        and one at a time (the next partial brings more words anyway)."""
+        return self.llm.keeps_prompt and (self._ahead is None or self._ahead.done())
+
+    async def _hear_ahead(self, heard: Awaitable[str]) -> None:
         """While the user speaks: recognise the turn so far and evaluate it into the reply's
         prompt, so that when the turn ends only its last words are left for the model (on two
         slow cores the prompt was the largest part of the wait). A guess only: the reply is
         always made from the final transcript, and a prefill the model skipped costs nothing."""
         try:
-            text = await self._transcribe(audio)
+            text = await heard
             # audio cut mid-word ends in guesses ("...to their homies. The Norse" for "...to
             # their home in the sky"): its last words are left for the final transcript
             stable = " ".join(text.split()[:-AHEAD_UNSURE_WORDS])

@@ -18,6 +18,7 @@ from companion.face.rig import Rig
 from companion.frames import Message
 from companion.llm.base import LLMOptions
 from companion.session import SessionConfig, VoiceSession
+from companion.vad import TurnConfig
 from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 
 LONG = ("Well, that is a lovely question, and I have been thinking about it all day long, so "
@@ -28,8 +29,11 @@ def _session(rig: Rig, llm: ScriptedLLM, tts: ToneTTS, stt: ScriptedSTT,
              fallback: ToneTTS | None = None, timeout: float = 5.0
              ) -> tuple[VoiceSession, LiveFace]:
     live = LiveFace(rig, RenderOptions(label=False))
+    # Scripted transcripts go out one per recognition: early recognition starts only after
+    # the clips' longest pauses inside a sentence, so each turn takes exactly one of them.
     cfg = SessionConfig(llm=LLMOptions(max_tokens=80, first_token_timeout_s=timeout,
-                                       total_timeout_s=timeout))
+                                       total_timeout_s=timeout),
+                        turns=TurnConfig(speculative_ms=160))
     s = VoiceSession(live, stt, llm, tts, load_persona(), cfg, fallback_tts=fallback,
                      clock=lambda: live.position)
     return s, live

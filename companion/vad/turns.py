@@ -26,7 +26,9 @@ class TurnConfig:
     threshold: float = 0.5
     min_speech_ms: int = 300  # shorter speech is noise: no turn, no barge-in
     silence_ms: int = 600  # silence that ends a turn (without an end-of-turn model)
-    speculative_ms: int = 160  # silence after which STT may start early
+    # silence after which STT starts early: on the critical path to every reply; a pause that
+    # turns out to be inside the turn is not lost (the session hears ahead with it)
+    speculative_ms: int = 96
     partial_ms: int = 1000  # the turn so far is handed over this often while it goes on (0: off)
     quick_end_ms: int = 200  # with the model: silence after which a finished turn ends
     pause_ms: int = 1600  # with the model: silence that ends a turn it judged unfinished
