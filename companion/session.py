@@ -36,6 +36,7 @@ from companion.llm.base import LLM, LLMOptions
 from companion.pipeline import Pipeline, StageError, cancel_all
 from companion.safety import STILL_HERE, CrisisNotice, Risk, detect, notice
 from companion.stages import LLMStage, TTSStage
+from companion.stt.agree import keep_agreed
 from companion.stt.base import STT
 from companion.tts.base import TTS
 from companion.vad import SileroVAD, TurnConfig, TurnDetector, TurnEvent
@@ -115,6 +116,7 @@ class VoiceSession:
         self._reply_done = True
         self._spec: asyncio.Task[str] | None = None
         self._ahead: asyncio.Task[None] | None = None  # the turn so far, heard ahead (one)
+        self._ahead_words = ""  # the words of this turn the model has evaluated ahead
         self._last_end = -1e9  # when the last turn ended, on the audio clock
         # The words of a turn the user went on with, said again at the start of the next one.
         self._carry = ""
@@ -243,6 +245,7 @@ class VoiceSession:
                             **({"p_complete": round(ev.p_complete, 3)}
                                if ev.p_complete is not None else {})})
         if ev.kind == "start":
+            self._ahead_words = ""
             if self.busy and (ev.time - self._last_end <= self.cfg.continue_s
                               or not self._reply_heard()):
                 self._continue_turn()
@@ -289,9 +292,12 @@ class VoiceSession:
             # their home in the sky"): its last words are left for the final transcript
             stable = " ".join(text.split()[:-AHEAD_UNSURE_WORDS])
             words = f"{self._carry} {stable}".strip()
-            if (not self.turns.in_turn or not stable or detect(text) is not None):
-                return  # (words the safeguard would take never reach the model)
-            await self._llm_stage.prefill(words)
+            # not once the turn may be ending: the final recognition has the cores then
+            if (not self.turns.in_turn or self._spec is not None or not stable
+                    or detect(text) is not None):  # (nor what the safeguard would take)
+                return
+            if await self._llm_stage.prefill(words):
+                self._ahead_words = words
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -360,6 +366,8 @@ class VoiceSession:
                     speech_s: float | None = None) -> None:
         if self._carry:
             text, self._carry = f"{self._carry} {text}".strip(), ""
+        # the words the model evaluated ahead keep their form where the final ones agree
+        text, self._ahead_words = keep_agreed(self._ahead_words, text), ""
         self._turn += 1
         rec = TurnRecord(self._turn, text, times=times, user_s=speech_s)
         self.records.append(rec)
