@@ -65,3 +65,20 @@ def test_a_finished_sentence_goes_without_waiting_for_the_next_token() -> None:
     assert s.push(" See you, Mr.") == []  # an abbreviation is not an end
     assert s.push(" Smith. It costs 3.") == ["See you, Mr. Smith."]
     assert s.push("5 pounds.") == ["It costs 3.5 pounds."]
+
+
+def test_the_first_words_go_out_where_the_next_phrase_begins() -> None:
+    def split(text: str) -> list[str]:
+        s = ClauseSplitter()
+        out = [p for word in text.split(" ") for p in s.push(word + " ")]  # streamed
+        return out + s.flush()
+
+    assert split("I won't be easy until I have explained everything.") == [
+        "I won't be easy", "until I have explained everything."]
+    assert split("The Norsemen considered the rainbow a bridge.") == [
+        "The Norsemen considered", "the rainbow a bridge."]
+    # not before three words, and not on a word that may still grow ("the" → "there")
+    assert split("I want to go home now.") == ["I want to go home now."]
+    s = ClauseSplitter()
+    assert s.push("She said it was the") == []
+    assert s.push("re all along. ") == ["She said it was there all along."]
