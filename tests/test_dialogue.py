@@ -13,7 +13,7 @@ def test_splitter_sends_the_first_clause_early_then_sentences() -> None:
                   "are you feeling", " now? Tell me", " more."]:
         out += s.push(piece)
     out += s.flush()
-    assert out == ["Oh, that sounds really hard,", "I'm sorry to hear it.",
+    assert out == ["Oh,", "that sounds really hard, I'm sorry to hear it.",
                    "How are you feeling now?", "Tell me more."]
 
 

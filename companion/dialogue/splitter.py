@@ -21,8 +21,9 @@ PHRASE_START = frozenset((
 
 
 class ClauseSplitter:
-    def __init__(self, first_clause_words: int = 2, first_chunk_words: int = 7,
+    def __init__(self, first_clause_words: int = 1, first_chunk_words: int = 7,
                  max_chars: int = 160, first_phrase_words: int = 3) -> None:
+        # "Oh," "Sorry," "Well," alone: the pause after an interjection is a natural one
         self.first_clause_words = first_clause_words
         # Without a comma, the first words go out where the next phrase begins, once there
         # are this many: every word waited for is ~50 ms of the model on a slow CPU.
