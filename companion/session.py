@@ -41,8 +41,6 @@ from companion.stt.base import STT
 from companion.tts.base import TTS
 from companion.vad import SileroVAD, TurnConfig, TurnDetector, TurnEvent
 
-# The last words recognised in a turn that is still going on are often guesses.
-AHEAD_UNSURE_WORDS = 2
 # Recognisers hallucinate these on breath and noise; alone they are not a turn.
 NOISE_TRANSCRIPTS = {"", "you", "thank you.", "thanks for watching!", ".", "uh", "um", "mm"}
 
@@ -288,12 +286,13 @@ class VoiceSession:
         always made from the final transcript, and a prefill the model skipped costs nothing."""
         try:
             text = await heard
-            # audio cut mid-word ends in guesses ("...to their homies. The Norse" for "...to
-            # their home in the sky"): its last words are left for the final transcript
-            stable = " ".join(text.split()[:-AHEAD_UNSURE_WORDS])
-            words = f"{self._carry} {stable}".strip()
+            # Audio cut mid-word ends in guesses ("...to their homies. The Norse" for "...to
+            # their home in the sky"). They are evaluated all the same: the final transcript
+            # reuses the prompt up to the first word that differs, and when the guess was
+            # right, those last words are the ones the reply would otherwise wait for.
+            words = f"{self._carry} {text}".strip()
             # not once the turn may be ending: the final recognition has the cores then
-            if (not self.turns.in_turn or self._spec is not None or not stable
+            if (not self.turns.in_turn or self._spec is not None or not text.strip()
                     or detect(text) is not None):  # (nor what the safeguard would take)
                 return
             if await self._llm_stage.prefill(words):
