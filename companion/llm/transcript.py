@@ -17,6 +17,10 @@ FEW_SHOT = (
     ("What's the capital of Italy?", "It's Rome."),
     ("Let's pretend you're my landlord. The heating is broken.",
      "Oh, I'm sorry about that. When did it stop working?"),
+    # Words read aloud or half a thought get interest, not a refusal ("I can't assist").
+    ("The old bridge over the river was built from stone.",
+     "That sounds lovely. Is it somewhere you've been?"),
+    ("And so, my friends.", "That sounds like the start of a speech. Go on, I'm listening."),
 )
 
 
