@@ -56,7 +56,13 @@ def test_reused_prefix_gives_the_same_reply(default_llm: LlamaCppLLM) -> None:
     first = _reply(default_llm, "I had a stressful day at work.")
     _reply(default_llm, "What colour is the sky?")  # the cache now holds another turn
     again = _reply(default_llm, "I had a stressful day at work.")
+    # A fresh model set up as a session sets it up: the persona and examples evaluated first.
+    # (Evaluated in other batches they differ in the last bits, and greedy decoding of this
+    # 0.5 B model can then part ways a few words in.)
     fresh = embedded_llm()
+    persona = load_persona()
+    fresh.warm([Message("system", persona.prompt)],
+               fresh.options_for_transcript(LLMOptions(speaker=persona.name)))
     try:
         assert first == again == _reply(fresh, "I had a stressful day at work.")
     finally:

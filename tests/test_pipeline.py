@@ -236,4 +236,4 @@ def test_the_model_waits_while_the_first_clause_gets_its_voice() -> None:
     asyncio.run(run())
     assert tts.during is not None and tts.during <= 1  # at most the token already in flight
     spoken = [f.segment.text for f in out if isinstance(f, ReplySpeech)]
-    assert spoken[0] == "Oh, I see what you mean." and len(spoken) >= 2  # then it went on
+    assert spoken[0] == "Oh," and len(spoken) >= 2  # then it went on

@@ -171,7 +171,7 @@ function onMedia(buf) {
     node.buffer = ab;
     node.connect(c.destination);
     const when = t0 + pts;
-    if (window.__companionCapture) window.__companionCapture.push(pcm);  // tests read it back
+    if (window.__companionCapture) window.__companionCapture.push({ pts, pcm });  // tests read it
     if (window.onVoiceScheduled) window.onVoiceScheduled(when);
     if (speechEnd !== null) {
       stats.heardLatency.push(Math.max(0, when - speechEnd));
@@ -323,11 +323,15 @@ requestAnimationFrame(draw);
 window.companionClock = clock;
 window.companionResumeAudio = () => { const c = audioCtx(); if (c.state !== "running") c.resume(); };
 // Tests read back the voice the page played (set window.__companionCapture = [] first): base64
-// PCM16 at the stream's sample rate.
+// PCM16 at the stream's sample rate, with the pauses between utterances (up to half a second
+// each: a recogniser hears utterances butted together as one, and drops the last short word).
 window.__companionAudio = () => {
-  const parts = window.__companionCapture || [], n = parts.reduce((a, p) => a + p.length, 0);
+  const parts = window.__companionCapture || [], most = Math.round(0.5 * sampleRate);
+  const gaps = parts.map((p, i) => i === 0 ? 0 : Math.min(most, Math.max(0, Math.round(
+    (p.pts - parts[i - 1].pts) * sampleRate) - parts[i - 1].pcm.length)));
+  const n = parts.reduce((a, p, i) => a + gaps[i] + p.pcm.length, 0);
   const all = new Int16Array(n); let at = 0;
-  for (const p of parts) { all.set(p, at); at += p.length; }
+  parts.forEach((p, i) => { at += gaps[i]; all.set(p.pcm, at); at += p.pcm.length; });
   const bytes = new Uint8Array(all.buffer); let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return { sampleRate, pcm: btoa(s) };
