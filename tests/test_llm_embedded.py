@@ -88,6 +88,12 @@ def test_words_evaluated_ahead_are_not_evaluated_again(default_llm: LlamaCppLLM)
     assert shared >= len(ahead) - 1  # at most the last word is tokenised differently
     assert len(final) - shared < 20  # what is left: the last words and the reply's header
     assert _reply(default_llm, full) == before  # the reply does not depend on the prefill
+    # another conversation's prompt in the model (sessions share it): no prefill, which would
+    # hold the model for this conversation's whole prompt
+    coach = load_persona("coach")
+    asyncio.run(default_llm.complete([Message("system", coach.prompt), Message("user", "Hi")],
+                                     LLMOptions(max_tokens=4)))
+    assert not default_llm.prefill([system, Message("user", words)], opts)
 
 
 def test_cancelled_generation_frees_the_model(default_llm: LlamaCppLLM) -> None:

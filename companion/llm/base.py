@@ -56,10 +56,12 @@ class LLM(abc.ABC):
     # Keeps the tokens it evaluated, so a prompt evaluated ahead (`prefill`) is not evaluated
     # again: worth recognising the user's words while they still speak.
     keeps_prompt = False
+    _prefilling = False  # the model is held by a prefill, which no reply needs to wait out
 
     def busy(self) -> bool:
-        """Is another reply being generated, so that a new one would wait?"""
-        return self.serial and self._turn_lock().locked()
+        """Is another reply being generated, so that a new one would wait? (A prefill holds
+        the model for a moment only: no "one moment" for that.)"""
+        return self.serial and self._turn_lock().locked() and not self._prefilling
 
     def _turn_lock(self) -> threading.Lock:
         with _MAKING_LOCKS:  # two first replies at once must not each make their own

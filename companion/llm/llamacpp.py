@@ -23,6 +23,8 @@ from companion.frames import Message
 from companion.llm.base import LLM, LLMOptions
 from companion.llm.transcript import TRANSCRIPT_STOPS, chat_examples, transcript_prompt
 
+# A prefill evaluates at most this many new tokens (a conversation's own prompt is cached).
+PREFILL_MOST = 96
 # Marks where the user's words end in a prompt that is cut for a prefill (never in real text).
 _CUT = "\x00\x01cut\x01\x00"
 INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 with CMAKE_ARGS=\"-DGGML_NATIVE=OFF "
@@ -82,20 +84,27 @@ class LlamaCppLLM(LLM):
         """Evaluate the prompt up to the end of the last message's text (the user's words so
         far, while they are still speaking), without replying. The reply's prompt shares this
         prefix, so when the turn ends only its last words are evaluated. Skipped (False) while
-        the model is answering: a reply never waits for a guess."""
+        the model is answering: a reply never waits for a guess. Skipped too when the model
+        holds another conversation's prompt (several sessions share it): evaluating this one's
+        whole prompt would hold the model for seconds on two cores, for a guess."""
         self.load()
         turn = self._turn_lock()
         if not turn.acquire(blocking=False):
             return False
+        self._prefilling = True  # holding the model, but not answering anyone (busy())
         try:
             with self._lock:
                 tokens = self._prompt_tokens(list(messages), options, open_end=True)
+                kept = _shared(self._llm._input_ids, tokens)
+                if len(tokens) - kept > PREFILL_MOST:
+                    return False
                 # generate() reuses the cached prefix and evaluates the rest; its first sample
                 # is taken and dropped (never evaluated), so the cache ends on the user's words
                 steps = self._llm.generate(tokens, temp=0.0)
                 next(steps, None)
                 steps.close()
         finally:
+            self._prefilling = False
             turn.release()
         return True
 
@@ -155,6 +164,16 @@ def _with_examples(messages: list[Message]) -> list[Message]:
 
 def _completion_text(chunk: dict[str, Any]) -> str:
     return str(chunk["choices"][0].get("text") or "")
+
+
+def _shared(cached: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many tokens at the start of `tokens` the model has already evaluated."""
+    n = 0
+    for a, b in zip(cached, tokens, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def _chat_template(llm: Any, meta: dict[str, str]) -> Any:
