@@ -548,10 +548,9 @@ def _debug() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from companion.cpu import budget
+    from companion.cpu import budget, limit_blas_at_load
 
-    # before numpy loads OpenBLAS: its idle workers spin and hold a core (cpu.apply_budget)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(budget().blas))
+    limit_blas_at_load(budget())  # before numpy loads: idle BLAS workers spin and hold a core
     args = build_parser().parse_args(argv)
     t0 = time.time()
     try:

@@ -59,7 +59,14 @@ def apply_budget(b: ThreadBudget) -> None:
 
     cv2.setNumThreads(b.render)
     threadpool_limits(b.blas, user_api="blas")  # the libraries loaded so far
-    os.environ["OPENBLAS_NUM_THREADS"] = str(b.blas)  # and any loaded later
+    limit_blas_at_load(b)  # and any loaded later
+
+
+def limit_blas_at_load(b: ThreadBudget) -> None:
+    """OpenBLAS reads its thread count when it loads: set before numpy is imported (the CLI
+    does this first), it applies to every BLAS the process loads. A count the user set in the
+    environment is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(b.blas))
 
 
 def _cpuinfo() -> tuple[str, set[str]]:
