@@ -339,9 +339,15 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 
 def cmd_safety(a: argparse.Namespace) -> None:
-    """One sentence a line on stdin → its risk category, or none."""
+    """`check`: one sentence a line on stdin → its risk category, or none. `train`: fit the
+    second opinion on the sentence sets (a development step; the package ships the result)."""
     from companion.safety import detect
 
+    if a.action == "train":
+        from companion.safety.train import run as train
+
+        train(Path(a.out) if a.out else Path(__file__).parent / "safety/data/semantic.npz")
+        return
     for line in sys.stdin:
         if line.strip():
             risk = detect(line)
@@ -506,7 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_consent)
     p = sub.add_parser("safety", help="the crisis detector: `safety check` reads sentences, one "
                                       "a line, on stdin and prints each one's category or none")
-    p.add_argument("action", choices=("check",))
+    p.add_argument("action", choices=("check", "train"))
+    p.add_argument("--out", help="train: where to write the weights (default: the package's)")
     p.set_defaults(func=cmd_safety)
     p = sub.add_parser("practice", help="practice scenarios: `practice list` (and any file that "
                                         "does not load, by name and line)")

@@ -123,6 +123,18 @@ def _llm_choice() -> str:
             " (start Ollama or set COMPANION_LLM_BASE_URL for a bigger model; docs/llm.md)")
 
 
+def _crisis_detector() -> str:
+    from companion.safety import semantic
+    from companion.safety.semantic import SentenceEncoder, Weights
+
+    # built here, not through semantic.shared(), so the reason a part is missing is shown
+    opinion = semantic.SemanticOpinion(SentenceEncoder(), Weights.load())
+    found = opinion.judge("I've stockpiled enough medication to not wake up.")
+    if found is None:
+        raise RuntimeError("the second opinion did not flag a test sentence")
+    return f"rules + MiniLM second opinion ({found.category}, p {found.p_risk:.2f} on a test line)"
+
+
 def _c2pa() -> str:
     import c2pa
 
@@ -143,6 +155,7 @@ def run_checks() -> bool:
     ok &= _check("speech synthesis", _tts)
     ok &= _check("fallback speech synthesis", _espeak)
     ok &= _check("face identity (consent clips)", _identity)
+    ok &= _check("crisis detector", _crisis_detector)
     ok &= _check("C2PA signing", _c2pa)
     ok &= _check("llama.cpp (embedded LLMs)", _llama)
     _check("which model answers", _llm_choice)

@@ -30,6 +30,7 @@ from companion.face.rig import build_rig
 from companion.frames import AudioFrame, Message
 from companion.llm import LLM, Endpoint, LLMOptions, make_llm
 from companion.practice import PracticeSession, disclosure
+from companion.safety import semantic
 from companion.session import SessionConfig, VoiceSession
 from companion.stt import STT, make_stt
 from companion.tts import TTS, make_tts
@@ -96,6 +97,7 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
                    m.llm.options_for_transcript(LLMOptions(speaker=persona.name)))
         m.tts.synthesize("Hello.")
         raster.warm()  # the renderer's compiled loop: loaded now, not in a first conversation
+        semantic.shared()  # the safeguard's encoder (~0.3 s), before the first turn needs it
         noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
         m.stt.text(AudioFrame(samples=noise, sample_rate=16000))
         if m.end_of_turn is not None:

@@ -1,23 +1,23 @@
 """`companion bench safety`: the crisis detector on its written sentence sets.
 
-Precision and recall of "risk or not", per set (the main set, which the rules were written
-against, and the held-out set, which they were not), the share of hits given the right
-category, the misses and false alarms by name, and the time a check takes."""
+Precision and recall of "risk or not" per set (companion/safety/sets.py says what each is and
+what was tuned on it), with the second opinion and by the rules alone, the share of hits given
+the right category, the misses and false alarms by name, and the time a check takes."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from companion.cpu import cpu_model
-from companion.safety import detect
+from companion.safety import detect, semantic
+from companion.safety.semantic import SemanticOpinion
+from companion.safety.sets import SETS, load_set
 
-SETS = ("sentences", "holdout")
-
+Opinion = SemanticOpinion | None | Literal["shared"]
 
 @dataclass(frozen=True)
 class Scored:
@@ -26,20 +26,11 @@ class Scored:
     sentence: str
 
 
-def load_set(name: str) -> list[tuple[str, str]]:
-    text = resources.files("companion.safety").joinpath(f"data/{name}.tsv").read_text("utf-8")
-    rows = []
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            expected, sentence = line.split("\t", 1)
-            rows.append((expected, sentence))
-    return rows
-
-
-def score(rows: list[tuple[str, str]]) -> dict[str, Any]:
+def score(rows: list[tuple[str, str]], opinion: Opinion = "shared") -> dict[str, Any]:
+    """Precision and recall of "risk or not" over `rows`; `opinion=None` scores the rules alone."""
     scored = []
     for expected, sentence in rows:
-        r = detect(sentence)
+        r = detect(sentence, opinion)
         scored.append(Scored(expected, r.category if r else "none", sentence))
     tp = sum(s.expected != "none" and s.got != "none" for s in scored)
     fp = sum(s.expected == "none" and s.got != "none" for s in scored)
@@ -61,23 +52,36 @@ def score(rows: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def run(out: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"cpu": cpu_model()}
+    opinion = semantic.shared()
+    result: dict[str, Any] = {"cpu": cpu_model(), "second_opinion": opinion is not None}
     for name in SETS:
-        result[name] = score(load_set(name))
+        result[name] = score(load_set(name), opinion)
+        result[name]["rules_alone"] = {k: v for k, v in score(load_set(name), None).items()
+                                       if k in ("precision", "recall")}
     every = [s for name in SETS for _, s in load_set(name)]
-    t0 = time.perf_counter()
-    for s in every:
-        detect(s)
-    result["ms_per_check"] = round((time.perf_counter() - t0) * 1000 / len(every), 3)
+    for key, judge in (("ms_per_check_rules", None), ("ms_per_check", opinion)):
+        t0 = time.perf_counter()
+        for s in every:
+            detect(s, judge)
+        result[key] = round((time.perf_counter() - t0) * 1000 / len(every), 3)
     out.mkdir(parents=True, exist_ok=True)
     (out / "safety.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    _report(result)
+    return result
+
+
+def _report(result: dict[str, Any]) -> None:
+    if not result["second_opinion"]:
+        print("the semantic second opinion is not installed: the rules alone")
     for name in SETS:
         r = result[name]
+        alone = r["rules_alone"]
         print(f"{name}: {r['sentences']} sentences ({r['positives']} risk, {r['negatives']} "
               f"not): precision {r['precision']:.3f}, recall {r['recall']:.3f}, right category "
-              f"{r['right_category']:.0%}")
+              f"{r['right_category']:.0%} (rules alone: {alone['precision']:.3f} / "
+              f"{alone['recall']:.3f})")
         for key in ("missed", "false_alarms", "wrong_category"):
             for line in r[key]:
                 print(f"  {key.replace('_', ' ')}: {line}")
-    print(f"{result['ms_per_check']} ms a check on {result['cpu']}")
-    return result
+    print(f"{result['ms_per_check']} ms a check ({result['ms_per_check_rules']} ms the rules "
+          f"alone) on {result['cpu']}")

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
+from companion.safety import semantic
 from companion.safety.rules import (
     CONTEXT_WORDS,
     HISTORY,
     IDIOMS,
     JOKING,
     LAUGHING,
+    NEGATED_RISK,
     NOW,
     PERFORMED,
     PLACE_AFTER_PERSON,
@@ -26,6 +29,7 @@ from companion.safety.rules import (
     THIRD_INTENT,
     Rule,
 )
+from companion.safety.semantic import SemanticOpinion
 
 CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse", "medical")
 
@@ -157,10 +161,16 @@ def _negated(clause: str, start: int) -> bool:
     return bool(_NEGATION.search(" ".join(before)))
 
 
-def detect(text: str) -> Risk | None:
-    """The first risk found in `text`, or None."""
-    t = _strip_quotes(normalise(text))
+def rules(text: str) -> tuple[Risk | None, bool]:
+    """The first risk the rules find in `text`, and whether they set a risk phrase aside
+    (negated, an idiom, a story, a performed or quoted line, the past, a joke): the second
+    opinion must not overrule that, since an embedding cannot see a "not"."""
+    n = normalise(text)
+    t = _strip_quotes(n)
     whole = t
+    # a quoted line from a work, an idiom, or a negated risk word: set aside before any rule
+    set_aside = ((bool(_QUOTE.search(n)) and bool(QUOTE_FRAME.search(_QUOTE.sub(" ", n))))
+                 or bool(IDIOMS.search(t)) or bool(NEGATED_RISK.search(t)))
     t = IDIOMS.sub(" , ", t)
     t = PLACE_AFTER_PERSON.sub(" ", t)
     history = bool(HISTORY.search(whole)) and not NOW.search(whole)
@@ -169,21 +179,36 @@ def detect(text: str) -> Risk | None:
     laughing = bool(LAUGHING.search(whole))
     for raw in _CLAUSES.split(t):
         clause = _strip_performed(raw.strip())
+        set_aside = set_aside or clause != raw.strip()
         if not clause:
             continue
         for rule in RULES:
             for m in rule.pattern.finditer(clause):
                 if _negated(clause, m.start()) or history:
+                    set_aside = True
                     continue
                 about = _who(rule, clause, m)
                 if about is None:
                     continue
                 if about == THIRD and rule.category != "abuse" and (
                         context or not THIRD_INTENT.search(clause[: m.start()] + " " + m.group(0))):
+                    set_aside = True
                     continue  # a story, a topic, or a death in the past: not a person at risk now
-                if joking and rule.category == "harm_to_others":
+                if (joking and rule.category == "harm_to_others") or (
+                        laughing and rule.name == "no-breath"):  # "i cannot breathe, hilarious"
+                    set_aside = True
                     continue
-                if laughing and rule.name == "no-breath":
-                    continue  # "i cannot breathe, this is hilarious"
-                return Risk(rule.category, rule.name, about)
-    return None
+                return Risk(rule.category, rule.name, about), set_aside
+    return None, set_aside or history or context or joking
+
+
+def detect(text: str, opinion: SemanticOpinion | Literal["shared"] | None = "shared"
+           ) -> Risk | None:
+    """The risk in `text`, or None: the rules first, then (where they found nothing and set
+    nothing aside) the semantic second opinion — the process's shared one unless given."""
+    risk, set_aside = rules(text)
+    if risk is not None or set_aside:
+        return risk
+    judge = semantic.shared() if opinion == "shared" else opinion
+    found = judge.judge(text) if judge is not None else None
+    return Risk(found.category, "semantic", FIRST) if found else None

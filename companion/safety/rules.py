@@ -215,6 +215,14 @@ PERFORMED = re.compile(
 QUOTE_FRAME = re.compile(
     r"\b(?:character|role|line|script|lyrics?|song|sang|sing|sings|singing|poem|play|scene|"
     r"actor|karaoke|film|movie|book|novel|joking|joked|kidding|laughed|laughing|jokes?)\b")
+# A risk word under a negation a few words before it ("i am not suicidal", "i have never once
+# hurt anyone"): the rules may have no phrase for it, and the second opinion cannot see the "not".
+NEGATED_RISK = re.compile(
+    r"\b(?:not|never)\b(?: (?:want|wanted|wanting|going|to|about|of|thought|think|thinking|ever|"
+    r"once|really|actually|be|been|feel|feeling|felt|planning|plan|try|trying|would|will|"
+    r"could)){0,4} "
+    r"(?:suicidal|suicide|die|dying|dead|kill\w*|hurt\w*|harm\w*|cut|cuts|cutting|abus\w*|hit|"
+    r"hits|hitting|overdos\w*|end (?:my|it))\b")
 JOKING = re.compile(r"\b(?:joking|kidding|jk|lol|haha|as a joke)\b")
 LAUGHING = re.compile(r"\b(?:hilarious|funny|laughing|laughed|lol|haha)\b")
 HISTORY = re.compile(
