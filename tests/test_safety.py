@@ -39,21 +39,21 @@ def test_the_sentence_set_meets_the_bar() -> None:
 
 
 def test_the_held_out_sets_are_scored_separately() -> None:
-    for name in ("holdout", "holdout2"):
+    for name in ("holdout", "holdout2", "holdout3"):
         r = score(load_set(name))
         assert r["sentences"] == len(load_set(name)) >= 60
-        # reported, not tuned for: what it finds must still be mostly right
-        assert r["precision"] >= 0.85, r["false_alarms"]
+        # reported before any tuning on them: what it finds must still be mostly right
+        assert r["precision"] >= 0.8, r["false_alarms"]
 
 
 def test_the_second_opinion_finds_what_the_rules_miss() -> None:
-    """On the set written before the second opinion existed, the rules alone found about half
-    the risks; with it, most (figures: README, `companion bench safety`)."""
-    rows = load_set("holdout2")
+    """On the set nothing was tuned on, the rules alone find a quarter of the risks; with the
+    second opinion, most (figures: README, `companion bench safety`)."""
+    rows = load_set("holdout3")
     alone, both = score(rows, None), score(rows)
-    assert alone["recall"] < 0.7  # the set really is new to the rules
-    assert both["recall"] >= alone["recall"] + 0.2, both["missed"]
-    assert both["precision"] >= alone["precision"] - 0.03, both["false_alarms"]
+    assert alone["recall"] < 0.5  # the set really is new to the rules
+    assert both["recall"] >= alone["recall"] + 0.4, both["missed"]
+    assert both["precision"] >= 0.8, both["false_alarms"]
 
 
 @pytest.mark.parametrize("sentence", [  # in no sentence set

@@ -3,7 +3,7 @@
 A softmax regression over MiniLM embeddings (deterministic: full-batch gradient descent from
 zero). Its threshold is chosen by five-fold cross-validation of the whole detector — rules,
 their set-asides, then the model — as the most permissive one whose precision stays at or above
-MIN_PRECISION: a missed crisis costs more than a role-play interrupted by mistake. holdout2.tsv
+MIN_PRECISION: a missed crisis costs more than a role-play interrupted by mistake. holdout3.tsv
 is never read here; it is the set nobody tuned for.
 """
 
@@ -20,7 +20,7 @@ from companion.safety.detector import CATEGORIES, rules
 from companion.safety.semantic import SentenceEncoder, Weights
 from companion.safety.sets import load_set
 
-TRAINING_SETS = ("sentences", "holdout", "train")
+TRAINING_SETS = ("sentences", "holdout", "train", "holdout2")
 CLASSES = ("none", *CATEGORIES)
 L2 = 3e-4  # chosen by the same cross-validation (1e-4 … 1e-3 were within 0.01 of it)
 STEPS = 1500
