@@ -328,6 +328,12 @@ def cmd_bench(a: argparse.Namespace) -> None:
         from companion.bench.safety_bench import run as run_safety
 
         run_safety(Path(a.out))
+    elif a.what == "mouth":
+        from companion.bench.mouth import AVATARS
+        from companion.bench.mouth import run as run_mouth
+
+        run_mouth(Path(a.out), Path(a.data),
+                  tuple(a.avatars.split(",")) if a.avatars else AVATARS)
     elif a.what == "aac":
         from companion.bench.aac_bench import run as run_aac
 
@@ -530,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies", "browser", "soak", "safety", "aac"))
+                            "consent", "replies", "browser", "soak", "safety", "aac", "mouth"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,
@@ -539,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="speech clips (quality) or face photographs (consent)")
     p.add_argument("--out", default="bench/results")
     p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--avatars", help="mouth: avatars or consent ids, comma-separated (default: "
+                                     "the three bundled)")
     p.add_argument("--sessions", type=int, default=4, help="soak: sessions speaking at once")
     p.add_argument("--minutes", type=float, default=10.0, help="soak: how long they speak")
     p.set_defaults(func=cmd_bench)

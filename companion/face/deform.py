@@ -44,7 +44,11 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     # jaw: the lower lip rides the jaw. Below the lip line the weight never decreases going down
     # (lip body, then chin, move at least as much as what is above them), so nothing folds;
     # the opening tapers to the corners, and the jaw's drop fades toward the ears and the neck.
-    drop = 0.5 * mw
+    # The portrait's own opening counts toward the jaw's travel: a face photographed with a wide
+    # smile (lips apart, teeth showing) gaped to 0.8 eye-distances on an open vowel.
+    rest_gap = float(np.mean(p[list(T.INNER_LOWER[1:-1]), 1] - p[list(T.INNER_UPPER[1:-1]), 1]))
+    # A human jaw parts the lips by about 0.4 eye-distances at most, however wide the mouth.
+    drop = max(min(0.5 * mw, 0.4 * s) - max(rest_gap, 0.0), 0.1 * s)
     chin_y = p[T.CHIN, 1]
     line_pts = p[list(T.INNER_UPPER)] * 0.5 + p[list(T.INNER_LOWER)] * 0.5
     order = np.argsort(line_pts[:, 0])
@@ -72,7 +76,7 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     basis[INDEX["width"], :, 0] = 0.12 * mw * lateral * g_mouth
 
     puck = basis[INDEX["pucker"]]
-    puck[:, 0] = -0.3 * dx_m * np.clip(g_mouth, 0, 1) * (np.abs(dx_m) < 1.5 * mw)
+    puck[:, 0] = -0.5 * dx_m * np.clip(g_mouth, 0, 1) * (np.abs(dx_m) < 1.5 * mw)
     puck[list(T.OUTER_UPPER[1:-1]), 1] = -0.05 * s * profile[list(T.OUTER_UPPER[1:-1])]
     lower_contour = list(T.OUTER_LOWER[1:-1])
     puck[lower_contour, 1] = 0.05 * s * profile[lower_contour]

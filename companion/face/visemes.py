@@ -1,8 +1,10 @@
 """Phones → mouth shapes, with co-articulation (dominance blending, Cohen–Massaro style).
 
 Each phone pulls the mouth toward its target with a dominance that is flat over the phone and
-decays outside it; closures (/p b m/) and labiodentals dominate hard so the lips really meet,
-while /h/ and schwa barely assert themselves and take their neighbours' shape.
+decays outside it (the jaw may have its own, weaker pull: rounding and closures are the lips'
+work); open vowels pull hard so they open even when short; /h/ and schwa barely assert
+themselves and take their neighbours' shape. The lips meet on /p b m/ through a closure envelope
+over the jaw, whatever the vowels around them want, and part at the release.
 """
 
 from __future__ import annotations
@@ -22,37 +24,50 @@ class Viseme:
     upper_raise: float = 0.0
     strength: float = 1.0
     decay: float = 0.04  # seconds: how far the phone's pull reaches beyond its own interval
+    # The jaw's own pull, where it differs: rounding and closures are the lips' work, and a
+    # /w/ or /m/ that held the jaw as hard as its lips kept the next vowel from opening.
+    jaw_strength: float | None = None
 
 
 REST = Viseme(0.0, strength=0.4)
 _V = Viseme
 TABLE: dict[str, Viseme] = {
     # closures and near-closures
-    # Closures dominate hard inside their interval but fall off fast, so the lips really meet on
-    # /p b m/ without dragging neighbouring vowels shut.
-    "p": _V(0.0, strength=14, decay=0.02), "b": _V(0.0, strength=14, decay=0.02),
-    "m": _V(0.0, strength=14, decay=0.02),
+    # The lips meet on /p b m/ by the closure envelope in mouth_curves, not by outweighing the
+    # vowels around them: a strong pull here kept "Bob" and "pass" from opening at all.
+    "p": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
+    "b": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
+    "m": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
     "f": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
     "v": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
     "θ": _V(0.14, width=0.2, strength=1.2), "ð": _V(0.14, width=0.2, strength=1.2),
     # tongue consonants keep the jaw fairly high
     "t": _V(0.14, width=0.25, strength=0.9), "d": _V(0.14, width=0.25, strength=0.9),
     "n": _V(0.13, width=0.2, strength=0.8), "l": _V(0.18, width=0.15, strength=0.7),
-    "s": _V(0.07, width=0.45, strength=1.5), "z": _V(0.07, width=0.45, strength=1.5),
-    "ʃ": _V(0.12, pucker=0.6, strength=1.6), "ʒ": _V(0.12, pucker=0.6, strength=1.6),
-    "tʃ": _V(0.12, pucker=0.6, strength=1.6), "dʒ": _V(0.12, pucker=0.6, strength=1.6),
+    "s": _V(0.07, width=0.45, strength=1.5, jaw_strength=1.0),
+    "z": _V(0.07, width=0.45, strength=1.5, jaw_strength=1.0),
+    "ʃ": _V(0.12, pucker=0.85, strength=2.0, jaw_strength=1.0),
+    "ʒ": _V(0.12, pucker=0.85, strength=2.0, jaw_strength=1.0),
+    "tʃ": _V(0.12, pucker=0.85, strength=2.0, jaw_strength=1.0),
+    "dʒ": _V(0.12, pucker=0.85, strength=2.0, jaw_strength=1.0),
     "k": _V(0.22, strength=0.7), "g": _V(0.22, strength=0.7), "ɡ": _V(0.22, strength=0.7),
     "ŋ": _V(0.2, strength=0.6), "ɹ": _V(0.16, pucker=0.45, strength=0.9),
-    "r": _V(0.16, pucker=0.45, strength=0.9), "w": _V(0.1, pucker=0.9, strength=2.0),
+    "r": _V(0.16, pucker=0.45, strength=0.9),
+    "w": _V(0.1, pucker=1.0, strength=3.0, jaw_strength=0.6),
     "j": _V(0.14, width=0.4, strength=0.8), "h": _V(0.3, strength=0.15),
     "ʔ": _V(0.1, strength=0.5), "ɾ": _V(0.16, width=0.2, strength=0.7),
     # vowels
     "i": _V(0.18, width=0.7), "ɪ": _V(0.3, width=0.5), "e": _V(0.36, width=0.5),
-    "ɛ": _V(0.46, width=0.4), "æ": _V(0.6, width=0.45), "a": _V(0.68, width=0.15),
-    "ɑ": _V(0.7), "ɒ": _V(0.58, pucker=0.35), "ɔ": _V(0.52, pucker=0.5),
-    "ʌ": _V(0.5, width=0.1), "ə": _V(0.3, strength=0.6), "ɜ": _V(0.34, pucker=0.3),
-    "ɚ": _V(0.3, pucker=0.35), "ɝ": _V(0.32, pucker=0.35), "o": _V(0.42, pucker=0.7),
-    "ʊ": _V(0.28, pucker=0.6), "u": _V(0.2, pucker=0.9), "ᵻ": _V(0.28, width=0.4),
+    "ɛ": _V(0.52, width=0.4), "æ": _V(0.9, width=0.45, strength=2.5, decay=0.05),
+    "a": _V(1.0, width=0.15, strength=2.5, decay=0.05),
+    "ɑ": _V(1.0, strength=2.5, decay=0.05), "ɒ": _V(0.9, pucker=0.35, strength=2.5, decay=0.05),
+    "ɔ": _V(0.6, pucker=0.6), "ʌ": _V(0.95, width=0.1, strength=2.5, decay=0.05),
+    "ə": _V(0.3, strength=0.6), "ɜ": _V(0.34, pucker=0.3),
+    "ɚ": _V(0.3, pucker=0.35), "ɝ": _V(0.32, pucker=0.35),
+    "o": _V(0.45, pucker=0.9, strength=1.5),
+    "ʊ": _V(0.28, pucker=0.85, strength=1.5),
+    "u": _V(0.2, pucker=1.0, strength=2.2, jaw_strength=1.0),
+    "ᵻ": _V(0.28, width=0.4),
     "ɐ": _V(0.5), "ɨ": _V(0.28, width=0.3), "y": _V(0.2, pucker=0.8),
 }
 PAUSE = {"", " ", "sil", "sp", "^", "$", "_", ".", ",", "?", "!", ";", ":", "-", "…"}
@@ -94,9 +109,8 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
     """
     t = np.asarray(times, np.float64) + lead
     num = np.zeros((len(t), 4))
-    den = np.full(len(t), 1e-3)
     # A faint pull toward rest everywhere closes the mouth far from any phone.
-    den += 0.05
+    den = np.full((len(t), 4), 0.051)
     for ph in phonemes:
         v = viseme(ph.symbol)
         end = ph.end + (lead if ph.symbol in BILABIALS else 0.0)
@@ -106,7 +120,29 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
         near = outside < 8 * v.decay
         if not near.any():
             continue
-        dom = v.strength * np.exp(-outside[near] / v.decay)
-        num[near] += dom[:, None] * np.array([v.jaw, v.width, v.pucker, v.upper_raise])
-        den[near] += dom
-    return (num / den[:, None]).astype(np.float32)
+        pull = np.exp(-outside[near] / v.decay)[:, None] * np.array(
+            [v.strength if v.jaw_strength is None else v.jaw_strength, v.strength, v.strength,
+             v.strength])
+        num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise])
+        den[near] += pull
+    out = num / den
+    out[:, 0] *= 1.0 - closure(phonemes, t, lead)
+    return out.astype(np.float32)
+
+
+CLOSE_RAMP_S = 0.008  # how fast the lips part after a closure's release (and meet before it)
+
+
+def closure(phonemes: list[Phoneme] | tuple[Phoneme, ...], t: np.ndarray,
+            lead: float) -> np.ndarray:
+    """1 where the lips are held shut for /p b m/ (their interval, lead included), falling off
+    within ~CLOSE_RAMP_S either side: the jaw may be where the vowels want it, the lips still
+    meet, then part with a visible release. `t` is already shifted by `lead`: the lips meet
+    early but do not part before the burst."""
+    c = np.zeros(len(t))
+    for ph in phonemes:
+        if ph.symbol not in BILABIALS:
+            continue
+        outside = np.maximum(np.maximum(ph.start - t, t - ph.end - lead), 0.0)
+        c = np.maximum(c, np.exp(-((outside / CLOSE_RAMP_S) ** 2)))
+    return c

@@ -1,0 +1,224 @@
+"""`companion bench mouth`: does the mouth make the shapes of the sounds? Measured on landmarks
+re-detected in rendered frames, never on the motion parameters.
+
+Each avatar says the same text with piper's phone timings. For every phone of a class, the
+frames over its interval are read: a bilabial (/p b m/) counts as closed when the inner lips
+meet (opening ≤ CLOSED_IOD), a rounded phone (/u o w ʃ ʒ tʃ dʒ ʊ/) as rounded when the mouth is
+≥ 10 % narrower than at rest, an open vowel (/a ɑ æ ɒ ʌ/) as open when the lips part
+≥ OPEN_IOD inter-ocular distances. With the opening's range, the lip-sync r of `bench quality`
+and a contact sheet of mouth crops per viseme (docs/mouth-sheet.png) so a person can judge the
+look. Results → mouth.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from companion.avatars import resolve
+from companion.bench import quality as Q
+from companion.face import engine
+from companion.face import topology as T
+from companion.face.rig import Rig, build_rig
+from companion.face.visemes import is_pause
+from companion.frames import Phoneme
+
+AVATARS = ("mona-lisa", "difficult-lesson", "toonhead")
+# Not the text the viseme table was tuned on: ordinary sentences with every class in them.
+TEXT = ("Bob moved the blue boat to the harbour, but the water was far too shallow. "
+        "Would you pass me a warm cup of soup? Father thought the lamp was on the car. "
+        "She should choose the pool by the old mill, it is much cooler there. "
+        "My aunt laughed as the dark cars parked by the calm lake; what a marvellous job.")
+CLOSED_IOD = 0.03
+OPEN_IOD = 0.15
+NARROWER = 0.9
+LEAD_S = 0.04  # the lips move this much before the sound they shape (visemes.mouth_curves)
+BILABIAL = {"p", "b", "m"}
+ROUNDED = {"u", "o", "w", "ʃ", "ʒ", "tʃ", "dʒ", "ʊ"}
+OPEN = {"a", "ɑ", "æ", "ɒ", "ʌ"}
+SHEET_CLASSES: tuple[tuple[str, set[str]], ...] = (
+    ("rest", set()), ("m b p", BILABIAL), ("f v", {"f", "v"}), ("a", OPEN),
+    ("i e s", {"i", "e", "ɛ", "s", "z", "ɪ"}), ("u o w", {"u", "o", "w", "ʊ"}),
+    ("sh ch", {"ʃ", "ʒ", "tʃ", "dʒ"}), ("l t d n", {"l", "t", "d", "n"}))
+LIP_RING = list(T.OUTER_UPPER + T.OUTER_LOWER)
+# Function words that espeak writes with an open vowel, as piper's phone runs spell them: in
+# running speech they are reduced to a schwa ("was" [wəz], "of" [əv], "but" [bət]), so their
+# vowels are reported apart from the open vowels of content words.
+FUNCTION_RUNS = frozenset(("wʌz", "ʌv", "bʌt", "fɹʌm", "ʌs", "æt", "ænd", "æz", "kæn", "ðæt",
+                           "ðæn", "hæz", "hæd", "mʌst", "dʒʌst", "ʌp", "wʌn"))
+
+
+def phone_class(symbol: str) -> str:
+    """A piper/espeak symbol without length and stress marks; diphthongs by their start."""
+    s = symbol.replace("ː", "").replace("ˈ", "").replace("ˌ", "")
+    if s in ("tʃ", "dʒ"):
+        return s
+    return s[:1]
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    opening: np.ndarray  # inner-lip gap / inter-ocular distance, per frame
+    width: np.ndarray  # corner-to-corner / inter-ocular distance, per frame
+
+
+def measure(frames: list[np.ndarray]) -> MouthTrack:
+    tr = Q.track(frames)
+    width = np.linalg.norm(tr.shapes[:, 61] - tr.shapes[:, 291], axis=1)  # already in IODs
+    return MouthTrack(tr.aperture, width)
+
+
+def _window(ph: Phoneme, fps: int, n: int) -> slice:
+    a = max(0, int(np.floor((ph.start - LEAD_S) * fps)))
+    b = min(n, int(np.ceil(ph.end * fps)) + 1)
+    return slice(a, max(a + 1, b))
+
+
+def function_word_phones(phones: tuple[Phoneme, ...]) -> set[int]:
+    """Indices of the phones in runs (between pauses) that spell a function word."""
+    runs: list[list[int]] = [[]]
+    for i, ph in enumerate(phones):
+        if is_pause(ph.symbol):
+            runs.append([])
+        else:
+            runs[-1].append(i)
+    return {i for run in runs if "".join(phones[i].symbol for i in run) in FUNCTION_RUNS
+            for i in run}
+
+
+def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest_width: float,
+                 fps: int) -> dict[str, Any]:
+    n = len(track.opening)
+    closed: list[bool] = []
+    rounded: list[bool] = []
+    opened: list[bool] = []
+    reduced: list[bool] = []
+    function = function_word_phones(phones)
+    for k, ph in enumerate(phones):
+        c = phone_class(ph.symbol)
+        w = _window(ph, fps, n)
+        op, wd = track.opening[w], track.width[w]
+        if np.isnan(op).all():
+            continue
+        if c in BILABIAL:
+            closed.append(float(np.nanmin(op)) <= CLOSED_IOD)
+        elif c in ROUNDED:
+            rounded.append(float(np.nanmin(wd)) <= NARROWER * rest_width)
+        elif c in OPEN:
+            (reduced if k in function else opened).append(float(np.nanmax(op)) >= OPEN_IOD)
+    ok = track.opening[~np.isnan(track.opening)]
+    wk = track.width[~np.isnan(track.width)]
+    return {
+        "bilabials_closed": _share(closed), "rounded_narrowed": _share(rounded),
+        "open_vowels_opened": _share(opened),
+        "function_word_vowels_opened": _share(reduced),
+        "counts": {"bilabial": len(closed), "rounded": len(rounded), "open": len(opened),
+                   "function_word_open": len(reduced)},
+        "opening_p50_p90_max": [round(float(np.percentile(ok, q)), 3) for q in (50, 90, 100)],
+        "width_range": round(float((wk.max() - wk.min()) / wk.min()), 3),
+        "rest_width": round(rest_width, 3),
+    }
+
+
+def _share(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 3) if flags else float("nan")
+
+
+def _crop(img: np.ndarray, rig: Rig, size: int = 160) -> np.ndarray:
+    lm = rig.landmarks[LIP_RING, :2]
+    c = lm.mean(axis=0)
+    half = 0.75 * float(np.ptp(lm[:, 0]))
+    x0, y0 = (c - half).astype(int)
+    x1, y1 = (c + half).astype(int)
+    h, w = img.shape[:2]
+    patch = img[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _marked(name: str, opening: float, width: float) -> float:
+    """How clearly a frame shows its class: closures and the lip tuck at their tightest,
+    rounding at its narrowest, spreading at its widest, open vowels at their most open, the
+    tongue consonants as they usually look (an opening near a fifth of the eye distance)."""
+    if name in ("m b p", "f v"):
+        return -opening
+    if name == "u o w":
+        return -width
+    if name == "i e s":
+        return width
+    if name == "l t d n":
+        return -abs(opening - 0.2)
+    return opening
+
+
+def sheet_row(rig: Rig, frames: list[np.ndarray], rest: np.ndarray,
+              phones: tuple[Phoneme, ...], track: MouthTrack, fps: int) -> np.ndarray:
+    """One crop per viseme class: the mouth at rest, then the phone of each class with the
+    most marked shape."""
+    cells = []
+    for name, members in SHEET_CLASSES:
+        best, best_score = -1, -np.inf
+        for ph in phones:
+            if phone_class(ph.symbol) not in members:
+                continue
+            i = min(len(frames) - 1, int(0.5 * (ph.start + ph.end) * fps))
+            score = _marked(name, track.opening[i], track.width[i])
+            if not np.isnan(score) and score > best_score:
+                best, best_score = i, score
+        cell = _crop(frames[best] if best >= 0 else rest, rig).copy()
+        cv2.putText(cell, name, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
+        cv2.putText(cell, name, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1)
+        cells.append(cell)
+    return np.concatenate(cells, axis=1)
+
+
+def one_avatar(name: str, speech: engine.Speech) -> tuple[dict[str, Any], np.ndarray]:
+    av = resolve(name)
+    rig = build_rig(av.image, av.consent)
+    opts = engine.RenderOptions(label=False)
+    rest = list(engine.frames(rig, engine.plan(None, 1.0, opts), opts))
+    rest_track = measure(rest)
+    rest_width = float(np.nanmedian(rest_track.width))
+    params = engine.plan(speech, speech.duration, opts)
+    frames = list(engine.frames(rig, params, opts))
+    track = measure(frames)
+    row = {"avatar": name, **score_phones(speech.phonemes, track, rest_width, opts.fps)}
+    calm = rest[int(np.nanargmin(rest_track.opening))]  # not mid-blink or mid-breath
+    return row, sheet_row(rig, frames, calm, speech.phonemes, track, opts.fps)
+
+
+def run(out_dir: Path, data: Path, avatars: tuple[str, ...] = AVATARS,
+        sheet: Path = Path("docs/mouth-sheet.png")) -> dict[str, Any]:
+    from companion.bench.lipsync import lipsync
+    from companion.cpu import cpu_model
+    from companion.tts import make_tts
+
+    speech = engine.speech_from_segment(make_tts("piper").synthesize(TEXT))
+    rows, cells = [], []
+    for name in avatars:
+        row, cell = one_avatar(name, speech)
+        rows.append(row)
+        cells.append(cell)
+        print(f"{name}: bilabials closed {row['bilabials_closed']:.0%}, rounded narrowed "
+              f"{row['rounded_narrowed']:.0%}, open vowels opened {row['open_vowels_opened']:.0%}"
+              f" (of {row['counts']}; in function words "
+              f"{row['function_word_vowels_opened']:.0%}); opening p50/p90/max "
+              f"{row['opening_p50_p90_max']}, width range {row['width_range']:.0%}")
+    mona = resolve("mona-lisa")
+    rig = build_rig(mona.image, mona.consent)
+    sync = [lipsync(rig, data / c) for c in ("jfk.flac", "en_librispeech_198-209-0000_female.ogg")
+            if (data / c).is_file()]
+    for s in sync:
+        print(f"lip sync {s['clip']}: r={s['r_at_best_lag']} at lag {s['best_lag_frames']}")
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(sheet), cv2.cvtColor(np.concatenate(cells, axis=0), cv2.COLOR_RGB2BGR))
+    result = {"cpu": cpu_model(), "text": TEXT, "avatars": rows, "lipsync": sync,
+              "sheet": str(sheet)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "mouth.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"contact sheet: {sheet}")
+    return result
