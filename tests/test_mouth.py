@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from companion.bench.mouth import function_word_phones, measure, phone_class, score_phones
+from companion.bench.mouth import (
+    function_word_phones,
+    measure,
+    phone_class,
+    score_phones,
+    window,
+)
 from companion.face import engine
-from companion.face.rig import Rig
+from companion.face.image import load_image
+from companion.face.rig import Rig, build_rig
 from companion.frames import Phoneme
 from companion.tts import make_tts
+from tests.conftest import recorded_consent
 
 SENTENCE = "Mum put a warm blue scarf on Bob, then we walked home past the park."
 
@@ -40,3 +50,20 @@ def test_the_mouth_closes_rounds_and_opens_with_the_phones(mona: Rig) -> None:
     assert r["open_vowels_opened"] >= 0.8, r
     # and it does not gape: the widest opening stays a human one
     assert r["opening_p50_p90_max"][2] < 0.6, r
+
+
+def test_lips_apart_in_the_photo_still_meet_on_bilabials(data: Path) -> None:
+    """obama.jpg smiles with his teeth showing: the jaw's zero is that open mouth, so the
+    lips must be sealed by their own shape (deform: seal) to say /m b p/."""
+    img = load_image(data / "obama.jpg")
+    rig = build_rig(img, recorded_consent(img))
+    speech = engine.speech_from_segment(make_tts("piper").synthesize("Bob, Mum and Pam."))
+    opts = engine.RenderOptions(label=False)
+    rest = measure(list(engine.frames(rig, engine.plan(None, 1.0, opts), opts)))
+    track = measure(list(engine.frames(rig, engine.plan(speech, speech.duration, opts), opts)))
+    at_rest = float(np.nanmedian(rest.opening))
+    closures = [float(np.nanmin(track.opening[window(ph, opts.fps, len(track.opening))]))
+                for ph in speech.phonemes if ph.symbol in ("m", "b", "p")]
+    assert at_rest > 0.15  # the photo's mouth really is open
+    assert len(closures) >= 5
+    assert np.median(closures) < 0.3 * at_rest, (at_rest, closures)

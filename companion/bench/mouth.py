@@ -73,7 +73,7 @@ def measure(frames: list[np.ndarray]) -> MouthTrack:
     return MouthTrack(tr.aperture, width)
 
 
-def _window(ph: Phoneme, fps: int, n: int) -> slice:
+def window(ph: Phoneme, fps: int, n: int) -> slice:
     a = max(0, int(np.floor((ph.start - LEAD_S) * fps)))
     b = min(n, int(np.ceil(ph.end * fps)) + 1)
     return slice(a, max(a + 1, b))
@@ -101,7 +101,7 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest_width: flo
     function = function_word_phones(phones)
     for k, ph in enumerate(phones):
         c = phone_class(ph.symbol)
-        w = _window(ph, fps, n)
+        w = window(ph, fps, n)
         op, wd = track.opening[w], track.width[w]
         if np.isnan(op).all():
             continue

@@ -91,6 +91,20 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     up[list(T.OUTER_UPPER[1:-1]), 1] = -0.065 * s * profile[list(T.OUTER_UPPER[1:-1])]
     up[list(T.UPPER_SEMI), 1] = -0.072 * s * profile[list(T.UPPER_SEMI)]
 
+    # seal: a portrait photographed with its lips apart (a smile showing teeth) cannot close
+    # them by the jaw, whose zero is that open rest. The inner lips meet halfway across their
+    # own gap; the lip bodies roll in after them, less and less toward the outer contour.
+    seal = basis[INDEX["seal"]]
+    inner_up, inner_lo = list(T.INNER_UPPER[1:-1]), list(T.INNER_LOWER[1:-1])
+    half_gap = 0.5 * np.maximum(p[inner_lo, 1] - p[inner_up, 1], 0.0)
+    rings_up = (inner_up, list(T.UPPER_SEMI[9:]), list(T.UPPER_SEMI[:9]),
+                list(T.OUTER_UPPER[1:-1]))
+    rings_lo = (inner_lo, list(T.LOWER_SEMI[:9]), list(T.LOWER_SEMI[9:]),
+                list(T.OUTER_LOWER[1:-1]))
+    for share, up_ring, lo_ring in zip((1.0, 0.75, 0.5, 0.3), rings_up, rings_lo, strict=True):
+        seal[up_ring, 1] = share * half_gap
+        seal[lo_ring, 1] = -share * half_gap
+
     smile = basis[INDEX["smile"]]
     for corner_pts, sign in (((61, 78), -1.0), ((291, 308), 1.0)):
         c = p[list(corner_pts)].mean(axis=0)
@@ -130,7 +144,7 @@ def build_basis(verts: np.ndarray, fixed: np.ndarray, iod: float) -> np.ndarray:
     pairs += list(zip(T.EYE_A_UPPER, T.EYE_A_LOWER, strict=True))
     pairs += list(zip(T.EYE_B_UPPER, T.EYE_B_LOWER, strict=True))
     for k, name in enumerate(EXPRESSION):
-        if name in ("jaw", "blink_a", "blink_b", "pucker"):
+        if name in ("jaw", "blink_a", "blink_b", "pucker", "seal"):
             continue
         for u, lo in pairs:
             mean = 0.5 * (basis[k, u] + basis[k, lo])

@@ -100,6 +100,9 @@ class Painter:
         lo = main[list(T.INNER_LOWER)]
         gap = float(np.max(lo[1:-1, 1] - up[1:-1, 1]))
         opening = gap - self.rest_gap
+        if self.rest_gap > 2.0 and opening < -0.5 * self.rest_gap:
+            self._lip_line(out, up, lo)  # lips apart in the portrait, sealed now
+            return
         if opening < 0.25:
             return
         weight = float(np.clip((opening - 0.25) / 2.5, 0.0, 1.0))
@@ -138,6 +141,28 @@ class Painter:
         region = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + patch * alpha + 0.5, 0, 255
                                     ).astype(np.uint8)
+
+    def _lip_line(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray) -> None:
+        """Where sealed lips meet, the half-resolution warp interpolates between the two lips'
+        source positions and shows a hairline of the teeth between them: draw the line where
+        closed lips meet over it, in the lips' own shadow colour."""
+        band = np.array([0.0, 3.0], np.float32)
+        top = np.minimum(up[:, 1], lo[:, 1])[:, None]
+        bottom = np.maximum(up[:, 1], lo[:, 1])[:, None]
+        pts = np.concatenate([np.hstack([up[:, :1], top]) - band,
+                              np.hstack([up[::-1, :1], bottom[::-1]]) + band])
+        pt = _patch(pts, out.shape[0])
+        if pt is None:
+            return
+        m = np.zeros(pt.mask.shape, np.uint8)
+        # the warp's map is half resolution: its seams step in 2-pixel blocks
+        thick = max(2, round(0.015 * self.iod))
+        line = 0.5 * (up + lo)
+        cv2.polylines(m, [_fp(line, pt.origin)], False, (255,), thick, cv2.LINE_AA, SHIFT)
+        a = (cv2.GaussianBlur(m, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
+        region = out[pt.y0:pt.y1, pt.x0:pt.x1].astype(np.float32)
+        out[pt.y0:pt.y1, pt.x0:pt.x1] = np.clip(region * (1 - a) + self.cavity_edge * a + 0.5,
+                                                0, 255).astype(np.uint8)
 
     def _teeth(self, patch: np.ndarray, lip: np.ndarray, origin: np.ndarray, down: bool,
                height: float, half: float, dim: float) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 # Expression parameters with a displacement basis in the rig (linear blend shapes).
 EXPRESSION = ("jaw", "width", "pucker", "upper_raise", "smile", "blink_a", "blink_b",
-              "brow_raise", "brow_inner")
+              "brow_raise", "brow_inner", "seal")
 # Gaze moves the iris inside the eye opening; head parameters are a rigid 3D motion.
 GAZE = ("gaze_x", "gaze_y")
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
@@ -31,6 +31,7 @@ class FaceParams:
     blink_b: float = 0.0
     brow_raise: float = 0.0
     brow_inner: float = 0.0
+    seal: float = 0.0  # 1: lips that are apart in the portrait brought together (/p b m/)
     gaze_x: float = 0.0
     gaze_y: float = 0.0
     yaw: float = 0.0

@@ -27,7 +27,7 @@ from companion.face.deform import build_basis
 from companion.face.image import LoadedImage
 from companion.face.landmarks import FaceAnalyzer, analyzer
 
-RIG_VERSION = 18
+RIG_VERSION = 22
 MIN_IOD_PX = 20.0  # below this an upscaled face is mostly blur
 # In the aligned frame the eyes sit this far apart (fraction of the side) and the face-oval
 # centre lands here: the whole head with some hair and the neck fit.

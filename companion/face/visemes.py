@@ -100,8 +100,11 @@ def is_pause(symbol: str) -> bool:
     return symbol in PAUSE
 
 
+LEAD_S = 0.03  # the lips move this much before the sound they shape
+
+
 def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarray,
-                 lead: float = 0.03) -> np.ndarray:
+                 lead: float = LEAD_S) -> np.ndarray:
     """Mouth parameters (len(times), 4): jaw, width, pucker, upper_raise at each time.
 
     `lead` shifts targets earlier: the lips move before the sound they shape. A closure still
