@@ -79,6 +79,18 @@ def test_what_the_rules_set_aside_the_model_cannot_overrule(sentence: str) -> No
     assert detect(sentence) is None
 
 
+def test_a_failing_second_opinion_leaves_the_rules_answer(caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    class Broken(SemanticOpinion):
+        def judge(self, text: str) -> None:
+            raise RuntimeError("onnxruntime fell over")
+
+    broken = Broken(SentenceEncoder(), Weights.load())
+    assert detect("I want to kill myself.", broken) is not None  # the rules' own hit
+    assert detect("I have been hoarding my medication for the right moment.", broken) is None
+    assert "second opinion failed" in caplog.text
+
+
 def test_the_shipped_weights_are_trained_on_todays_sentences() -> None:
     """A sentence added to a set without `companion safety train` fails here; a retrain on this
     CPU gives the same judgments as the shipped file (int8 kernels differ by CPU)."""

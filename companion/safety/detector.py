@@ -9,6 +9,7 @@ others. It runs on every user turn before the LLM, in microseconds, with no mode
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +31,8 @@ from companion.safety.rules import (
     Rule,
 )
 from companion.safety.semantic import SemanticOpinion
+
+log = logging.getLogger(__name__)
 
 CATEGORIES = ("suicide", "self_harm", "harm_to_others", "abuse", "medical")
 
@@ -210,5 +213,11 @@ def detect(text: str, opinion: SemanticOpinion | Literal["shared"] | None = "sha
     if risk is not None or set_aside:
         return risk
     judge = semantic.shared() if opinion == "shared" else opinion
-    found = judge.judge(text) if judge is not None else None
+    if judge is None:
+        return None
+    try:
+        found = judge.judge(text)
+    except Exception:  # a model that fails leaves the rules' answer, never a failed turn
+        log.exception("crisis detector: the second opinion failed; the rules' answer stands")
+        return None
     return Risk(found.category, "semantic", FIRST) if found else None
