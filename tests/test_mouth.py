@@ -67,3 +67,28 @@ def test_lips_apart_in_the_photo_still_meet_on_bilabials(data: Path) -> None:
     assert at_rest > 0.15  # the photo's mouth really is open
     assert len(closures) >= 5
     assert np.median(closures) < 0.3 * at_rest, (at_rest, closures)
+
+
+def test_the_tongue_tip_rises_for_l_t_d_n(mona: Rig) -> None:
+    """The painted tongue, not a warp: with the jaw open, `tongue` = 1 moves the tongue's
+    pixels up toward the upper teeth. The phones set it: /l/ raises it, /ɑ/ leaves it low."""
+    from companion.face.params import INDEX, NAMES
+    from companion.face.render import CpuRenderer
+    from companion.face.visemes import mouth_curves
+
+    render = CpuRenderer(mona)
+
+    def frame(up: float) -> np.ndarray:
+        p = np.zeros(len(NAMES), np.float32)
+        p[INDEX["jaw"]] = 0.7
+        p[INDEX["tongue"]] = up
+        return render.render(p).astype(np.int32).sum(axis=2)
+
+    low, high = frame(0.0), frame(1.0)
+    lit = high > low + 30  # where the raised tongue now covers the dark cavity
+    left = high < low - 30  # where it used to lie
+    assert lit.sum() > 50 and left.sum() > 10
+    assert np.nonzero(lit)[0].mean() < np.nonzero(left)[0].mean() - 0.05 * mona.iod
+    phones = [Phoneme("ɑ", 0.0, 0.2), Phoneme("l", 0.2, 0.3), Phoneme("ɑ", 0.3, 0.5)]
+    m = mouth_curves(phones, np.array([0.1, 0.25]), lead=0.0)
+    assert m[1, 4] > 0.6 and m[0, 4] < 0.3

@@ -95,7 +95,8 @@ class Painter:
         }
 
     # ---------------------------------------------------------------- mouth
-    def mouth(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray) -> None:
+    def mouth(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray,
+              tongue_up: float = 0.0) -> None:
         up = main[list(T.INNER_UPPER)]
         lo = main[list(T.INNER_LOWER)]
         gap = float(np.max(lo[1:-1, 1] - up[1:-1, 1]))
@@ -122,10 +123,15 @@ class Painter:
         d = np.sqrt(((xs - cx) / rx) ** 2 + ((ys - 0.5 * (mid_up + mid_lo)) / (ry * 1.6)) ** 2)
         t = np.clip(d, 0, 1)[..., None]
         patch = self.cavity_deep * (1 - t) + self.cavity_edge * t
-        # Tongue: low in the cavity, visible when the jaw drops.
+        # Tongue: low in the cavity, visible when the jaw drops; for /l t d n θ ð/ its tip rises
+        # to the upper teeth (drawn before them, so they overlap it) and narrows.
+        up_t = float(np.clip(tongue_up, 0.0, 1.0))
+        low_y = mid_lo + 0.1 * self.iod
+        high_y = mid_up + 0.1 * self.iod
         tongue = np.zeros((h, w), np.uint8)
-        tongue_c = (round((cx - x0) * ONE), round((mid_lo - y0 + 0.1 * self.iod) * ONE))
-        tongue_ax = (int(0.3 * self.mouth_w * ONE), int(0.16 * self.iod * ONE))
+        tongue_c = (round((cx - x0) * ONE),
+                    round((low_y + (high_y - low_y) * up_t - y0) * ONE))
+        tongue_ax = (int((0.3 - 0.08 * up_t) * self.mouth_w * ONE), int(0.16 * self.iod * ONE))
         cv2.ellipse(tongue, tongue_c, tongue_ax, 0, 0, 360, (255,), -1, cv2.LINE_AA, SHIFT)
         ta = (tongue.astype(np.float32) / 255.0)[..., None]
         shade = np.clip(1.0 - (ys - mid_lo + 0.16 * self.iod) / (0.3 * self.iod), 0.6, 1.0)

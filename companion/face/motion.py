@@ -138,6 +138,7 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
         p[:, INDEX["width"]] = mouth[:, 1]
         p[:, INDEX["pucker"]] = mouth[:, 2]
         p[:, INDEX["upper_raise"]] = mouth[:, 3]
+        p[:, INDEX["tongue"]] = mouth[:, 4]
         p[:, INDEX["seal"]] = closure(list(phonemes), t + LEAD_S, LEAD_S)
     speaking = uniform_filter1d((level > 0.05).astype(np.float64), size=int(fps), mode="nearest")
     # Head: idle sway + breathing always; while speaking, more sway, pitch follows F0 and

@@ -12,7 +12,9 @@ EXPRESSION = ("jaw", "width", "pucker", "upper_raise", "smile", "blink_a", "blin
 # Gaze moves the iris inside the eye opening; head parameters are a rigid 3D motion.
 GAZE = ("gaze_x", "gaze_y")
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
-NAMES = EXPRESSION + GAZE + HEAD
+# Painted, not warped: the tongue tip raised toward the upper teeth (/l t d n θ ð/).
+INTERIOR = ("tongue",)
+NAMES = EXPRESSION + GAZE + HEAD + INTERIOR
 INDEX = {n: i for i, n in enumerate(NAMES)}
 
 
@@ -40,6 +42,7 @@ class FaceParams:
     tx: float = 0.0
     ty: float = 0.0
     scale: float = 0.0
+    tongue: float = 0.0
 
     def to_array(self) -> np.ndarray:
         return np.array(astuple(self), np.float32)
@@ -51,4 +54,4 @@ class FaceParams:
 
 assert tuple(f.name for f in fields(FaceParams)) == NAMES
 
-__all__ = ["EXPRESSION", "GAZE", "HEAD", "INDEX", "NAMES", "FaceParams"]
+__all__ = ["EXPRESSION", "GAZE", "HEAD", "INDEX", "INTERIOR", "NAMES", "FaceParams"]

@@ -105,7 +105,8 @@ class TorchRenderer:
             main_np = main.cpu().numpy()
             hole_np = hole.cpu().numpy()
         for i in range(len(out)):
-            self.painter.mouth(out[i], main_np[i], hole_np[i])
+            self.painter.mouth(out[i], main_np[i], hole_np[i],
+                               float(np.asarray(params[i])[INDEX["tongue"]]))
             self.painter.eyelids(out[i], main_np[i], hole_np[i], np.asarray(params[i]))
         return out
 

@@ -27,6 +27,8 @@ class Viseme:
     # The jaw's own pull, where it differs: rounding and closures are the lips' work, and a
     # /w/ or /m/ that held the jaw as hard as its lips kept the next vowel from opening.
     jaw_strength: float | None = None
+    tongue: float = 0.0  # how far the tongue tip rises toward the upper teeth
+    # (the tip is free during vowels: they pull it down weakly, the tip consonants hard)
 
 
 REST = Viseme(0.0, strength=0.4)
@@ -40,10 +42,13 @@ TABLE: dict[str, Viseme] = {
     "m": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
     "f": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
     "v": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
-    "θ": _V(0.14, width=0.2, strength=1.2), "ð": _V(0.14, width=0.2, strength=1.2),
+    "θ": _V(0.14, width=0.2, strength=1.2, tongue=0.8),
+    "ð": _V(0.14, width=0.2, strength=1.2, tongue=0.8),
     # tongue consonants keep the jaw fairly high
-    "t": _V(0.14, width=0.25, strength=0.9), "d": _V(0.14, width=0.25, strength=0.9),
-    "n": _V(0.13, width=0.2, strength=0.8), "l": _V(0.18, width=0.15, strength=0.7),
+    "t": _V(0.14, width=0.25, strength=0.9, tongue=0.9),
+    "d": _V(0.14, width=0.25, strength=0.9, tongue=0.9),
+    "n": _V(0.13, width=0.2, strength=0.8, tongue=0.9),
+    "l": _V(0.18, width=0.15, strength=0.7, tongue=1.0),
     "s": _V(0.07, width=0.45, strength=1.5, jaw_strength=1.0),
     "z": _V(0.07, width=0.45, strength=1.5, jaw_strength=1.0),
     "ʃ": _V(0.12, pucker=0.85, strength=2.0, jaw_strength=1.0),
@@ -105,15 +110,15 @@ LEAD_S = 0.03  # the lips move this much before the sound they shape
 
 def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarray,
                  lead: float = LEAD_S) -> np.ndarray:
-    """Mouth parameters (len(times), 4): jaw, width, pucker, upper_raise at each time.
+    """Mouth parameters (len(times), 5): jaw, width, pucker, upper_raise, tongue at each time.
 
     `lead` shifts targets earlier: the lips move before the sound they shape. A closure still
     holds until its release: the lips close early but do not open before the burst.
     """
     t = np.asarray(times, np.float64) + lead
-    num = np.zeros((len(t), 4))
+    num = np.zeros((len(t), 5))
     # A faint pull toward rest everywhere closes the mouth far from any phone.
-    den = np.full((len(t), 4), 0.051)
+    den = np.full((len(t), 5), 0.051)
     for ph in phonemes:
         v = viseme(ph.symbol)
         end = ph.end + (lead if ph.symbol in BILABIALS else 0.0)
@@ -125,8 +130,8 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
             continue
         pull = np.exp(-outside[near] / v.decay)[:, None] * np.array(
             [v.strength if v.jaw_strength is None else v.jaw_strength, v.strength, v.strength,
-             v.strength])
-        num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise])
+             v.strength, 3.0 * v.strength if v.tongue > 0 else 0.25 * v.strength])
+        num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise, v.tongue])
         den[near] += pull
     out = num / den
     out[:, 0] *= 1.0 - closure(phonemes, t, lead)
