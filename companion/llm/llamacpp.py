@@ -95,7 +95,7 @@ class LlamaCppLLM(LLM):
         try:
             with self._lock:
                 tokens = self._prompt_tokens(list(messages), options, open_end=True)
-                kept = _shared(self._llm._input_ids, tokens)
+                kept = self._llm.longest_token_prefix(self._llm._input_ids, tokens)
                 if len(tokens) - kept > PREFILL_MOST:
                     return False
                 # generate() reuses the cached prefix and evaluates the rest; its first sample
@@ -164,16 +164,6 @@ def _with_examples(messages: list[Message]) -> list[Message]:
 
 def _completion_text(chunk: dict[str, Any]) -> str:
     return str(chunk["choices"][0].get("text") or "")
-
-
-def _shared(cached: Sequence[int], tokens: Sequence[int]) -> int:
-    """How many tokens at the start of `tokens` the model has already evaluated."""
-    n = 0
-    for a, b in zip(cached, tokens, strict=False):
-        if a != b:
-            break
-        n += 1
-    return n
 
 
 def _chat_template(llm: Any, meta: dict[str, str]) -> Any:
