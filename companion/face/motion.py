@@ -16,7 +16,7 @@ from scipy.ndimage import uniform_filter1d
 from companion.audio.features import Features
 from companion.errors import InputError
 from companion.face.params import INDEX, NAMES
-from companion.face.visemes import LEAD_S, closure, mouth_curves
+from companion.face.visemes import MOUTH_COLUMNS, mouth_curves
 from companion.frames import Phoneme
 
 EMOTIONS: dict[str, dict[str, float]] = {
@@ -135,11 +135,8 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
         # recorded speech, whose phone timings are only estimates, in sync (bench quality).
         gain = 0.15 + 1.15 * level if features is not None else np.ones_like(t)
         p[:, INDEX["jaw"]] = np.clip(mouth[:, 0] * gain, 0.0, 1.0)
-        p[:, INDEX["width"]] = mouth[:, 1]
-        p[:, INDEX["pucker"]] = mouth[:, 2]
-        p[:, INDEX["upper_raise"]] = mouth[:, 3]
-        p[:, INDEX["tongue"]] = mouth[:, 4]
-        p[:, INDEX["seal"]] = closure(list(phonemes), t + LEAD_S, LEAD_S)
+        for k, name in enumerate(MOUTH_COLUMNS[1:], start=1):
+            p[:, INDEX[name]] = mouth[:, k]
     speaking = uniform_filter1d((level > 0.05).astype(np.float64), size=int(fps), mode="nearest")
     # Head: idle sway + breathing always; while speaking, more sway, pitch follows F0 and
     # stressed syllables (energy peaks) get small nods.

@@ -108,9 +108,14 @@ def is_pause(symbol: str) -> bool:
 LEAD_S = 0.03  # the lips move this much before the sound they shape
 
 
+# The columns of mouth_curves, named as the face parameters they drive.
+MOUTH_COLUMNS = ("jaw", "width", "pucker", "upper_raise", "tongue", "seal")
+
+
 def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarray,
                  lead: float = LEAD_S) -> np.ndarray:
-    """Mouth parameters (len(times), 5): jaw, width, pucker, upper_raise, tongue at each time.
+    """Mouth parameters (len(times), len(MOUTH_COLUMNS)) at each time; the last, `seal`, is the
+    closure envelope, which also holds the jaw shut.
 
     `lead` shifts targets earlier: the lips move before the sound they shape. A closure still
     holds until its release: the lips close early but do not open before the burst.
@@ -133,8 +138,9 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
              v.strength, 3.0 * v.strength if v.tongue > 0 else 0.25 * v.strength])
         num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise, v.tongue])
         den[near] += pull
-    out = num / den
-    out[:, 0] *= 1.0 - closure(phonemes, t, lead)
+    shut = closure(phonemes, t, lead)
+    out = np.column_stack([num / den, shut])
+    out[:, 0] *= 1.0 - shut
     return out.astype(np.float32)
 
 
