@@ -135,8 +135,8 @@ def generate(n_frames: int, fps: int, controls: MotionControls,
         # recorded speech, whose phone timings are only estimates, in sync (bench quality).
         gain = 0.15 + 1.15 * level if features is not None else np.ones_like(t)
         p[:, INDEX["jaw"]] = np.clip(mouth[:, 0] * gain, 0.0, 1.0)
-        for k, name in enumerate(MOUTH_COLUMNS[1:], start=1):
-            p[:, INDEX[name]] = mouth[:, k]
+        for col, name in enumerate(MOUTH_COLUMNS[1:], start=1):  # (k is the intensity)
+            p[:, INDEX[name]] = mouth[:, col]
     speaking = uniform_filter1d((level > 0.05).astype(np.float64), size=int(fps), mode="nearest")
     # Head: idle sway + breathing always; while speaking, more sway, pitch follows F0 and
     # stressed syllables (energy peaks) get small nods.
