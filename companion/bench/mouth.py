@@ -25,7 +25,7 @@ from companion.bench import quality as Q
 from companion.face import engine
 from companion.face import topology as T
 from companion.face.rig import Rig, build_rig
-from companion.face.visemes import is_pause
+from companion.face.visemes import LEAD_S, is_pause
 from companion.frames import Phoneme
 
 AVATARS = ("mona-lisa", "difficult-lesson", "toonhead")
@@ -37,7 +37,8 @@ TEXT = ("Bob moved the blue boat to the harbour, but the water was far too shall
 CLOSED_IOD = 0.03
 OPEN_IOD = 0.15
 NARROWER = 0.9
-LEAD_S = 0.04  # the lips move this much before the sound they shape (visemes.mouth_curves)
+# a phone's frames start this early: the lips lead the sound (visemes.LEAD_S), plus a margin
+WINDOW_LEAD_S = LEAD_S + 0.01
 BILABIAL = {"p", "b", "m"}
 ROUNDED = {"u", "o", "w", "ʃ", "ʒ", "tʃ", "dʒ", "ʊ"}
 OPEN = {"a", "ɑ", "æ", "ɒ", "ʌ"}
@@ -74,7 +75,7 @@ def measure(frames: list[np.ndarray]) -> MouthTrack:
 
 
 def window(ph: Phoneme, fps: int, n: int) -> slice:
-    a = max(0, int(np.floor((ph.start - LEAD_S) * fps)))
+    a = max(0, int(np.floor((ph.start - WINDOW_LEAD_S) * fps)))
     b = min(n, int(np.ceil(ph.end * fps)) + 1)
     return slice(a, max(a + 1, b))
 

@@ -152,18 +152,14 @@ class Painter:
         """Where sealed lips meet, the half-resolution warp interpolates between the two lips'
         source positions and shows a hairline of the teeth between them: draw the line where
         closed lips meet over it, in the lips' own shadow colour."""
-        band = np.array([0.0, 3.0], np.float32)
-        top = np.minimum(up[:, 1], lo[:, 1])[:, None]
-        bottom = np.maximum(up[:, 1], lo[:, 1])[:, None]
-        pts = np.concatenate([np.hstack([up[:, :1], top]) - band,
-                              np.hstack([up[::-1, :1], bottom[::-1]]) + band])
-        pt = _patch(pts, out.shape[0])
+        line = 0.5 * (up + lo)
+        # the warp's map is half resolution: its seams step in 2-pixel blocks
+        thick = max(2, round(0.015 * self.iod))
+        band = np.array([0.0, thick + 2.0], np.float32)
+        pt = _patch(np.concatenate([line - band, line[::-1] + band]), out.shape[0])
         if pt is None:
             return
         m = np.zeros(pt.mask.shape, np.uint8)
-        # the warp's map is half resolution: its seams step in 2-pixel blocks
-        thick = max(2, round(0.015 * self.iod))
-        line = 0.5 * (up + lo)
         cv2.polylines(m, [_fp(line, pt.origin)], False, (255,), thick, cv2.LINE_AA, SHIFT)
         a = (cv2.GaussianBlur(m, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
         region = out[pt.y0:pt.y1, pt.x0:pt.x1].astype(np.float32)
