@@ -350,9 +350,10 @@ def cmd_safety(a: argparse.Namespace) -> None:
     from companion.safety import detect
 
     if a.action == "train":
+        from companion.safety.semantic import WEIGHTS
         from companion.safety.train import run as train
 
-        train(Path(a.out) if a.out else Path(__file__).parent / "safety/data/semantic.npz")
+        train(Path(a.out) if a.out else Path(__file__).parent / "safety" / WEIGHTS)
         return
     for line in sys.stdin:
         if line.strip():

@@ -292,8 +292,11 @@ class VoiceSession:
             # right, those last words are the ones the reply would otherwise wait for.
             words = f"{self._carry} {text}".strip()
             # not once the turn may be ending: the final recognition has the cores then
+            # (nor what the safeguard's rules would take: the whole detector, with its model,
+            # judges the final words once; here, every second of a turn, a guess is not worth
+            # a sentence embedding on the event loop)
             if (not self.turns.in_turn or self._spec is not None or not text.strip()
-                    or detect(text) is not None):  # (nor what the safeguard would take)
+                    or detect(text, opinion=None) is not None):
                 return
             if await self._llm_stage.prefill(words):
                 self._ahead_words = words

@@ -97,7 +97,7 @@ def load_models(settings: Settings, warm: bool = True) -> Models:
                    m.llm.options_for_transcript(LLMOptions(speaker=persona.name)))
         m.tts.synthesize("Hello.")
         raster.warm()  # the renderer's compiled loop: loaded now, not in a first conversation
-        semantic.shared()  # the safeguard's encoder (~0.3 s), before the first turn needs it
+        semantic.shared()  # the safeguard's encoder (~0.2 s), before the first turn needs it
         noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
         m.stt.text(AudioFrame(samples=noise, sample_rate=16000))
         if m.end_of_turn is not None:

@@ -79,13 +79,20 @@ def test_what_the_rules_set_aside_the_model_cannot_overrule(sentence: str) -> No
     assert detect(sentence) is None
 
 
+def _shared_encoder() -> SentenceEncoder:
+    """The process's loaded encoder: a second copy would cost ~170 MB and a load."""
+    opinion = semantic.shared()
+    assert opinion is not None
+    return opinion.encoder
+
+
 def test_a_failing_second_opinion_leaves_the_rules_answer(caplog: pytest.LogCaptureFixture
                                                           ) -> None:
     class Broken(SemanticOpinion):
         def judge(self, text: str) -> None:
             raise RuntimeError("onnxruntime fell over")
 
-    broken = Broken(SentenceEncoder(), Weights.load())
+    broken = Broken(_shared_encoder(), Weights.load())
     assert detect("I want to kill myself.", broken) is not None  # the rules' own hit
     assert detect("I have been hoarding my medication for the right moment.", broken) is None
     assert "second opinion failed" in caplog.text
@@ -97,7 +104,7 @@ def test_the_shipped_weights_are_trained_on_todays_sentences() -> None:
     rows = training_rows()
     shipped = Weights.load()
     assert shipped.data_sha == data_sha(rows), "run `companion safety train`"
-    encoder = SentenceEncoder()
+    encoder = _shared_encoder()
     again = train(rows, encoder).weights
     assert again.threshold == shipped.threshold
     x = encoder.embed([s for _, s in rows])

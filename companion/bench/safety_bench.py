@@ -54,11 +54,12 @@ def score(rows: list[tuple[str, str]], opinion: Opinion = "shared") -> dict[str,
 def run(out: Path) -> dict[str, Any]:
     opinion = semantic.shared()
     result: dict[str, Any] = {"cpu": cpu_model(), "second_opinion": opinion is not None}
-    for name in SETS:
-        result[name] = score(load_set(name), opinion)
-        result[name]["rules_alone"] = {k: v for k, v in score(load_set(name), None).items()
+    sets = {name: load_set(name) for name in SETS}
+    for name, rows in sets.items():
+        result[name] = score(rows, opinion)
+        result[name]["rules_alone"] = {k: v for k, v in score(rows, None).items()
                                        if k in ("precision", "recall")}
-    every = [s for name in SETS for _, s in load_set(name)]
+    every = [s for rows in sets.values() for _, s in rows]
     for key, judge in (("ms_per_check_rules", None), ("ms_per_check", opinion)):
         t0 = time.perf_counter()
         for s in every:

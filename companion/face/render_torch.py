@@ -105,9 +105,9 @@ class TorchRenderer:
             main_np = main.cpu().numpy()
             hole_np = hole.cpu().numpy()
         for i in range(len(out)):
-            self.painter.mouth(out[i], main_np[i], hole_np[i],
-                               float(np.asarray(params[i])[INDEX["tongue"]]))
-            self.painter.eyelids(out[i], main_np[i], hole_np[i], np.asarray(params[i]))
+            row = np.asarray(params[i])
+            self.painter.mouth(out[i], main_np[i], hole_np[i], float(row[INDEX["tongue"]]))
+            self.painter.eyelids(out[i], main_np[i], hole_np[i], row)
         return out
 
     def _warp(self, main: Any, hole: Any) -> Any:
