@@ -26,7 +26,11 @@ def test_tts_returns_audio_with_phone_timings(backend: str) -> None:
 def test_piper_phones_line_up_with_the_audio_energy() -> None:
     seg = make_tts("piper").synthesize("Hello. Mama.")
     a = seg.audio
-    vowels = [p for p in seg.phonemes if p.symbol in ("ɑ", "ə", "ɛ", "o", "ʊ")]
+    # Vowel nuclei only: the "ʊ" that ends "hello"'s diphthong is its fading off-glide (rms
+    # 0.02-0.05 over 12 runs, against 0.17-0.29 for the nuclei) and piper samples noise, so a
+    # loud run's pause came within 3x of it once (CI at 54d7cc4).
+    vowels = [p for p in seg.phonemes if p.symbol in ("ɑ", "ə", "ɛ", "o")]
+    assert len(vowels) >= 3
     pauses = [p for p in seg.phonemes if p.symbol in ("^", "$")]
     def rms(p: object) -> float:
         s = a.samples[int(p.start * a.sample_rate): int(p.end * a.sample_rate)]  # type: ignore[attr-defined]
