@@ -41,6 +41,7 @@ class ManifestReport:
     generator: str = ""
     failures: tuple[str, ...] = field(default=())
     basis: str = ""  # what the consent rests on ("attested, not verified", a checked clip…)
+    made: str = ""  # the actions' descriptions: how it was made (speech, a driving video)
 
     @property
     def valid(self) -> bool:
@@ -55,7 +56,8 @@ class ManifestReport:
                else "signature valid, signer unknown to this installation")
         kind = "AI-generated" if self.ai_generated else "not declared AI-generated"
         basis = f"; consent: {self.basis}" if self.basis else ""
-        return f"{who}; {kind}; generator {self.generator or '?'}{basis}"
+        made = f"; {self.made}" if self.made else ""
+        return f"{who}; {kind}; generator {self.generator or '?'}{basis}{made}"
 
 
 def signing_dir() -> Path:
@@ -139,7 +141,11 @@ def consent_basis(consent_id: str) -> str:
         return BASIS.get(reg.get(consent_id).category, "unknown")
 
 
-def manifest(consent_id: str, title: str) -> dict[str, Any]:
+# What a manifest says was done, unless the export says otherwise (a reenactment does).
+DESCRIPTION = "talking portrait animated from one still image and speech"
+
+
+def manifest(consent_id: str, title: str, description: str = DESCRIPTION) -> dict[str, Any]:
     return {
         "claim_generator_info": [{"name": "companion", "version": __version__}],
         "title": title,
@@ -147,15 +153,16 @@ def manifest(consent_id: str, title: str) -> dict[str, Any]:
             {"label": "c2pa.actions", "data": {"actions": [{
                 "action": "c2pa.created", "digitalSourceType": AI_SOURCE,
                 "softwareAgent": {"name": "companion", "version": __version__},
-                "description": "talking portrait animated from one still image and speech"}]}},
+                "description": description}]}},
             {"label": CONSENT_LABEL, "data": {"consent_id": consent_id,
                                               "basis": consent_basis(consent_id)}},
         ],
     }
 
 
-def sign_mp4(path: str | Path, consent_id: str) -> Path:
-    """Embed a signed manifest into the mp4 at `path` (replaced atomically)."""
+def sign_mp4(path: str | Path, consent_id: str, description: str = DESCRIPTION) -> Path:
+    """Embed a signed manifest into the mp4 at `path` (replaced atomically); `description` says
+    what made it."""
     import c2pa
 
     p = Path(path)
@@ -164,7 +171,7 @@ def sign_mp4(path: str | Path, consent_id: str) -> Path:
     try:
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256,
                                                            k.chain_pem, k.key_pem, None))
-        with c2pa.Builder(json.dumps(manifest(consent_id, p.name))) as builder, \
+        with c2pa.Builder(json.dumps(manifest(consent_id, p.name, description))) as builder, \
                 p.open("rb") as src, tmp.open("wb") as dst:
             builder.sign(signer, "video/mp4", src, dst)
         os.replace(tmp, p)
@@ -213,13 +220,15 @@ def read_manifest(path: str | Path, mime: str | None = None) -> ManifestReport:
     ai = False
     consent = None
     basis = ""
+    made = []
     for a in active.get("assertions", []):
         if a.get("label", "").startswith("c2pa.actions"):
-            ai = ai or any(x.get("digitalSourceType") == AI_SOURCE
-                           for x in a.get("data", {}).get("actions", []))
+            actions = a.get("data", {}).get("actions", [])
+            ai = ai or any(x.get("digitalSourceType") == AI_SOURCE for x in actions)
+            made += [str(x["description"]) for x in actions if x.get("description")]
         elif a.get("label") == CONSENT_LABEL:
             consent = a.get("data", {}).get("consent_id")
             basis = str(a.get("data", {}).get("basis", ""))
     gen = ", ".join(f"{g.get('name', '')} {g.get('version', '')}".strip()
                     for g in active.get("claim_generator_info", []))
-    return ManifestReport(True, state, ai, consent, gen, failures, basis)
+    return ManifestReport(True, state, ai, consent, gen, failures, basis, "; ".join(made))

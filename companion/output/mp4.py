@@ -23,11 +23,13 @@ class Mp4Writer:
     """
 
     def __init__(self, path: str | Path, size: int | tuple[int, int], fps: int, crf: int = 20,
-                 consent_id: str | None = None) -> None:
+                 consent_id: str | None = None, description: str | None = None) -> None:
         """`consent_id` marks an export: on close the file gets a signed C2PA manifest that
-        declares it AI-generated and names the consent it was made under."""
+        declares it AI-generated, names the consent it was made under and says what made it
+        (`description`, else provenance.DESCRIPTION)."""
         self.path = Path(path)
         self.consent_id = consent_id
+        self.description = description
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = fps
         self._c = av.open(str(self.path), mode="w")
@@ -67,9 +69,9 @@ class Mp4Writer:
             self._c.mux(packet)
         self._c.close()
         if self.consent_id and sign:
-            from companion.consent.provenance import sign_mp4
+            from companion.consent.provenance import DESCRIPTION, sign_mp4
 
-            sign_mp4(self.path, self.consent_id)
+            sign_mp4(self.path, self.consent_id, self.description or DESCRIPTION)
 
     def __enter__(self) -> Mp4Writer:
         return self
