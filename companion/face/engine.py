@@ -113,7 +113,10 @@ def frames(rig: Rig, params: np.ndarray, opts: RenderOptions,
 
 
 def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Path,
-              opts: RenderOptions, progress: bool = False) -> Path:
+              opts: RenderOptions, progress: bool = False,
+              description: str | None = None) -> Path:
+    """An export: labelled (unless opts say not), watermarked and signed; `description` says
+    in the manifest what made it when it was not speech (a reenactment)."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise InputError(f"output must end in .mp4: {out}")
@@ -123,7 +126,8 @@ def write_mp4(rig: Rig, speech: Speech | None, params: np.ndarray, out: str | Pa
 
         it = tqdm(it, total=len(params), unit="frame", desc="render", leave=False)
     try:
-        with Mp4Writer(out, rig.size, opts.fps, consent_id=rig.consent_id) as w:
+        with Mp4Writer(out, rig.size, opts.fps, consent_id=rig.consent_id,
+                       description=description) as w:
             if speech is not None:
                 w.write_audio(resample(speech.audio, 48000))
             else:
