@@ -90,6 +90,22 @@ def cmd_render(a: argparse.Namespace) -> None:
     _finish(a, rig, speech, opts)
 
 
+def cmd_reenact(a: argparse.Namespace) -> None:
+    from companion.face import driver, engine, reenact
+
+    track = driver.track(a.driver)  # a bad driver fails before the portrait's rig is built
+    fps = a.fps or min(engine.FPS_CHOICES, key=lambda f: abs(f - track.fps))
+    opts = engine.RenderOptions(fps=fps, label=not a.no_label, backend=a.backend).validate()
+    rig = _rig(a)
+    params = reenact.plan(track, rig, fps, a.intensity, a.neutral_at)  # type: ignore[arg-type]
+    out = reenact.write(rig, track, params, a.output, opts,  # type: ignore[arg-type]
+                        progress=sys.stderr.isatty())
+    lost = int((~track.found).sum())
+    print(f"wrote {out} ({len(params)} frames at {fps} FPS, {track.duration:.2f} s; driver face "
+          f"lost in {lost} of {len(track.found)} frames; "
+          f"{'driver sound kept' if track.audio is not None else 'driver has no sound'})")
+
+
 def _settings(a: argparse.Namespace, **flags: Any) -> Settings:
     """The settings file and environment, with the flags this command was given on top."""
     return load_settings(a.config, **flags)
@@ -398,6 +414,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", help="what is said (skips speech recognition)")
     _face_args(p)
     p.set_defaults(func=cmd_render)
+    p = sub.add_parser("reenact", help="drive the avatar with a video of a face → mp4")
+    p.add_argument("--driver", required=True, help="video of one person's face (its sound is kept)")
+    p.add_argument("--neutral-at", type=float,
+                   help="time (s) of the driver's rest face (default: picked automatically)")
+    p.add_argument("--avatar", default="mona-lisa", help="bundled avatar name or image path")
+    p.add_argument("--attest", help="for an image path: 'artwork: …' or 'synthetic: …'")
+    p.add_argument("--face", type=int, help="which face when the image shows several (0 = largest)")
+    p.add_argument("-o", "--output", required=True, help="output .mp4")
+    p.add_argument("--fps", type=int, choices=(25, 30, 40),
+                   help="output frame rate (default: the nearest to the driver's)")
+    p.add_argument("--size", type=int, default=512, choices=(256, 512, 1024))
+    p.add_argument("--intensity", type=float, default=1.0, help="scale the driver's motion (0-2)")
+    p.add_argument("--backend", default="cpu", choices=("cpu", "torch"))
+    p.add_argument("--no-label", action="store_true", help="omit the visible AI-generated label")
+    p.set_defaults(func=cmd_reenact)
     p = sub.add_parser("chat", help="a spoken conversation: a recording fed in real time, or "
                                     "the microphone")
     p.add_argument("--input", help="recording to feed as the microphone (any audio file)")
@@ -478,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed measurements → bench/results/*.json")
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
-                            "consent", "replies", "browser", "soak", "safety", "aac", "mouth"))
+                            "consent", "replies", "browser", "soak", "safety", "aac", "mouth",
+                            "reenact"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,
@@ -525,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
               "run again with COMPANION_DEBUG=1 for the details and please report it",
               file=sys.stderr)
         return 1
-    if args.cmd in ("say", "render", "chat"):
+    if args.cmd in ("say", "render", "chat", "reenact"):
         print(f"done in {time.time() - t0:.1f} s", file=sys.stderr)
     return 0
 
