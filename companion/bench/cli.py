@@ -63,6 +63,10 @@ def run(a: argparse.Namespace) -> None:
 
         run_mouth(Path(a.out), Path(a.data),
                   tuple(a.avatars.split(",")) if a.avatars else AVATARS)
+    elif a.what == "reenact":
+        from companion.bench.reenact_bench import run as run_reenact
+
+        run_reenact(Path(a.out))
     elif a.what == "aac":
         from companion.bench.aac_bench import run as run_aac
 
