@@ -37,6 +37,11 @@ IDLE_BLOCK_S = 120.0  # idle motion is planned this far ahead, then extended
 # the user waits for then. Speech and listening are always rendered at the full rate.
 THINKING_EVERY = 2
 STATES = ("idle", "listening", "thinking", "speaking")
+# A camera driving the face (puppet.Puppet): a pose older than this many seconds is stale (the
+# camera stopped or lost the face) and the face eases back to its own motion over EASE_S, as it
+# eases into the camera's when driving starts.
+DRIVE_STALE_S = 0.4
+EASE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class TimedFrame:
     # The same picture as the frame before (not rendered again): a viewer that keeps showing
     # the last picture need not be sent it.
     repeat: bool = False
+    # The capture time (the client's clock) of the camera frame whose pose this frame shows.
+    driven_by: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ class LiveFace:
         self._last_image: np.ndarray | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._driven: tuple[np.ndarray, float, int] | None = None  # pose, its tag, frame
+        self._drive_w = 0.0  # how much of the face the camera drives now (0..1)
 
     # ------------------------------------------------------------------ input
     def push_audio(self, item: SpeechSegment | AudioFrame | EndOfSegment,
@@ -159,6 +168,32 @@ class LiveFace:
             if self.state == "speaking":
                 self.state = "listening"
         return heard
+
+    def drive(self, params: np.ndarray, tag: float) -> None:
+        """Show this pose (from a camera) from the next frame on, instead of the face's own
+        motion; `tag` comes back on the frames that show it."""
+        with self._lock:
+            self._driven = (params.astype(np.float32), tag, self._frame)
+
+    def undrive(self) -> None:
+        with self._lock:
+            self._driven = None
+
+    @property
+    def driven(self) -> bool:
+        return self._driven is not None
+
+    def _apply_drive(self, i: int, p: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """Blend the camera's pose over the face's own motion `p` (under the lock)."""
+        d = self._driven
+        fresh = d is not None and (i - d[2]) / self.fps <= DRIVE_STALE_S
+        step = 1.0 / max(1.0, EASE_S * self.fps)
+        self._drive_w = min(1.0, self._drive_w + step) if fresh else max(0.0,
+                                                                          self._drive_w - step)
+        if d is None or self._drive_w <= 0.0:
+            return p, None
+        w = self._drive_w * self._drive_w * (3 - 2 * self._drive_w)
+        return p * (1 - w) + d[0] * w, (d[1] if fresh else None)
 
     def set_state(self, state: str) -> None:
         if state not in STATES:
@@ -235,10 +270,12 @@ class LiveFace:
                     audio[: len(seg)] += seg
             if not self._queue and self.state == "speaking":
                 self.state = "listening"
+            p, driven_by = self._apply_drive(i, p)
             self._frame += 1
         last = self._last_image
         repeat = False
-        if last is not None and not speaking and self.state == "thinking" and i % THINKING_EVERY:
+        if (last is not None and not speaking and self.state == "thinking" and i % THINKING_EVERY
+                and driven_by is None):
             img, repeat = last.copy(), True  # a copy: a viewer may draw on what it is given
         else:
             img = self._render(p)
@@ -248,7 +285,7 @@ class LiveFace:
         pts = i / self.fps
         return TimedFrame(VideoFrame(pts=pts, image=img, index=i),
                           AudioFrame(pts=pts, samples=audio, sample_rate=self.sample_rate),
-                          speaking, repeat)
+                          speaking, repeat, driven_by)
 
     async def frames(self, realtime: bool = True,
                      clock: Callable[[], float] = time.monotonic) -> AsyncIterator[TimedFrame]:

@@ -244,18 +244,19 @@ class OneEuro:
 GAZE_HOLD_BLINK = 0.35
 
 
-def gaze_hold(params: np.ndarray) -> np.ndarray:
-    """Rows (NaN = no face) with the gaze held at its last open-eyed value during blinks."""
+def gaze_hold(params: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """Rows (NaN = no face) with the gaze held at its last open-eyed value during blinks.
+    `last`, when given, carries that value from one call to the next (a live camera)."""
     out = params.copy()
     gx, gy = INDEX["gaze_x"], INDEX["gaze_y"]
-    last = np.zeros(2, np.float32)
+    held = np.zeros(2, np.float32) if last is None else last
     for row in out:
         if np.isnan(row[0]):
             continue
         if max(row[INDEX["blink_a"]], row[INDEX["blink_b"]]) > GAZE_HOLD_BLINK:
-            row[gx], row[gy] = last
+            row[gx], row[gy] = held
         else:
-            last = row[[gx, gy]].copy()
+            held[:] = row[[gx, gy]]
     return out
 
 
