@@ -25,6 +25,7 @@ from companion.face.live import LiveFace
 from companion.pipeline import cancel_all
 from companion.practice import PracticeSession
 from companion.server import protocol as P
+from companion.server.camera import CameraLink
 from companion.session import VoiceSession
 
 log = logging.getLogger("companion.server")
@@ -87,6 +88,7 @@ class Connection:
         self.ended = False  # practice over (the debrief was sent): the microphone is not heard
         self._audio = RateLimit(MIC_RATE * limits.max_audio_speed)
         self._told_dropped = -1e9  # when the client was last told its audio was dropped
+        self.camera: CameraLink | None = None
 
     async def run(self) -> None:
         """The whole conversation; returns when it is over, whoever ended it."""
@@ -96,6 +98,7 @@ class Connection:
         except (Closed, WebSocketDisconnect):
             return
         session.listener = self._listen
+        self.camera = CameraLink(live, self._listen)
         tasks: list[asyncio.Task[None]] = []
         try:
             await session.start()
@@ -116,6 +119,7 @@ class Connection:
         finally:
             live.close()
             await cancel_all(tasks)
+            await self.camera.close()
             await session.stop()
             _report_bugs(tasks)
 
@@ -184,7 +188,10 @@ class Connection:
             if self._peer_gone():
                 raise Closed  # the disconnect may still be queued behind microphone audio
             try:
-                if jpeg is not None:
+                if jpeg is not None and frame.driven_by is not None:
+                    await self.ws.send_bytes(P.driven_message(frame.video.pts, frame.driven_by,
+                                                              jpeg))
+                elif jpeg is not None:
                     await self.ws.send_bytes(P.video_message(frame.video.pts, jpeg))
                 await self.ws.send_bytes(P.audio_message(frame.audio.pts, frame.audio.samples))
             except (RuntimeError, OSError) as e:
@@ -246,12 +253,17 @@ class Connection:
 
     async def _handle(self, session: VoiceSession, msg: MutableMapping[str, Any]) -> None:
         if msg.get("bytes") is not None:
+            if msg["bytes"][:1] == bytes([P.CAMERA]):
+                self._camera().frame(msg["bytes"])
+                return
             samples = P.parse_mic(msg["bytes"])
             if not self._audio.allow(len(samples)):
                 self._audio_dropped()
                 return
             if not self.handsfree and not self.talking:
                 return  # push-to-talk: the mic counts only while held
+            if self._camera().on:
+                return  # the user is acting for the camera, not talking to the avatar
             if self.ended or (isinstance(session, PracticeSession) and session.paused):
                 return  # a time out, or the practice is over
             self._pending = np.concatenate([self._pending, samples])
@@ -285,10 +297,22 @@ class Connection:
                 await session.finish()
         elif isinstance(m, (P.Speak, P.Hush, P.Play, P.Prepare)):
             await self._aid(session, m)
+        elif isinstance(m, P.Camera):
+            if isinstance(session, (AACSession, PracticeSession)):
+                raise P.ProtocolError("the camera drives the avatar in a conversation only")
+            if m.on:
+                session.live.clear_buffer()  # the avatar stops talking: the user drives it now
+                await self._camera().start()
+            else:
+                await self._camera().stop()
         elif isinstance(m, P.Ping):
             await self._send_text(P.event("pong", t=m.t, server=time.time()))
         elif isinstance(m, P.Hello):
             raise P.ProtocolError("hello was already received")
+
+    def _camera(self) -> CameraLink:
+        assert self.camera is not None  # made with the session, before anything is received
+        return self.camera
 
     async def _aid(self, session: VoiceSession, m: P.Speak | P.Hush | P.Play | P.Prepare
                    ) -> None:

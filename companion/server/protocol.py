@@ -1,25 +1,33 @@
 """Wire protocol v1 between the page and the server (see docs/protocol.md).
 
 Binary messages start with one type byte. Client → server: 0x01 + PCM16 little-endian mono
-16 kHz microphone samples. Server → client: 0x02 + float64 pts + JPEG (a video frame), 0x03 +
-float64 pts + PCM16 mono at the session's sample rate (the avatar's voice for that frame).
+16 kHz microphone samples; 0x04 + float64 capture time + JPEG (a camera frame that drives the
+avatar). Server → client: 0x02 + float64 pts + JPEG (a video frame), 0x03 + float64 pts + PCM16
+mono at the session's sample rate (the avatar's voice for that frame), 0x05 + float64 pts +
+float64 capture time + JPEG (a video frame showing the pose of that camera frame).
 Text messages are JSON objects with a "type".
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import struct
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
+from PIL import Image
 
 PROTOCOL = 1
 MIC = 0x01
 VIDEO = 0x02
 AUDIO = 0x03
+CAMERA = 0x04
+DRIVEN = 0x05
+MAX_CAMERA_PIXELS = 1280 * 720  # the page sends 320×240; anything past HD is not a camera frame
 MAX_MESSAGE = 64 * 1024  # bytes; larger messages close the socket (1009)
 MAX_TEXT = 2000  # characters of typed text
 # How uvicorn carries the websocket, for every server that speaks this protocol. No
@@ -28,7 +36,7 @@ MAX_TEXT = 2000  # characters of typed text
 UVICORN_WS: dict[str, Any] = {"ws": "websockets-sansio", "ws_max_size": MAX_MESSAGE + 1024,
                               "ws_per_message_deflate": False}
 CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end", "speak", "stop",
-                "play", "prepare")
+                "play", "prepare", "camera")
 MAX_PREPARE = 60  # phrases the aid may ask to have synthesised ahead at once
 MAX_DEPTH = 4  # client messages are flat objects; deeper nesting is refused before parsing
 MAX_DIGITS = 18  # longer numbers are refused (no float overflow, no slow big ints)
@@ -112,8 +120,15 @@ class Prepare:
     texts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Camera:
+    """The user's camera drives the avatar (on) or stops driving it (off)."""
+
+    on: bool
+
+
 ClientMessage = (Hello | Typed | PushToTalk | Mode | Ping | Pause | Resume | End | Speak | Hush
-                 | Play | Prepare)
+                 | Play | Prepare | Camera)
 
 
 def nesting(raw: str) -> int:
@@ -209,6 +224,8 @@ def parse_text(raw: str) -> ClientMessage:
             return Mode(bool(msg["handsfree"]))
         if kind == "pause":
             return Pause(bool(msg["on"]))
+        if kind == "camera":
+            return Camera(bool(msg["on"]))
         if kind == "resume":
             return Resume()
         if kind == "end":
@@ -226,6 +243,31 @@ def parse_mic(data: bytes) -> np.ndarray:
     if len(data) < 3 or data[0] != MIC or (len(data) - 1) % 2:
         raise ProtocolError("binary messages must be 0x01 + 16-bit PCM samples")
     return np.frombuffer(data[1:], "<i2").astype(np.float32) / 32768.0
+
+
+def parse_camera(data: bytes) -> tuple[float, np.ndarray]:
+    """A camera frame: (its capture time on the client's clock, RGB pixels)."""
+    if len(data) > MAX_MESSAGE:
+        raise ProtocolError("camera frame too large")
+    if len(data) < 12 or data[0] != CAMERA or data[9:11] != b"\xff\xd8":
+        raise ProtocolError("camera messages must be 0x04 + float64 capture time + a JPEG")
+    (tag,) = struct.unpack("<d", data[1:9])
+    if not math.isfinite(tag):
+        raise ProtocolError("camera capture time is not a number")
+    try:  # the header's size first: a small file may claim a huge picture
+        w, h = Image.open(io.BytesIO(data[9:])).size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise ProtocolError("camera frame is not a readable JPEG") from None
+    if w * h > MAX_CAMERA_PIXELS:
+        raise ProtocolError("camera frames may be at most 1280×720")
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8, offset=9), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ProtocolError("camera frame is not a readable JPEG")
+    return float(tag), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def driven_message(pts: float, tag: float, jpeg: bytes) -> bytes:
+    return bytes([DRIVEN]) + struct.pack("<dd", pts, tag) + jpeg
 
 
 def video_message(pts: float, jpeg: bytes) -> bytes:

@@ -1,0 +1,90 @@
+"""The user's camera driving one conversation's face ("Drive with my camera").
+
+Camera frames are tracked one at a time in a worker thread; a frame that arrives while the last
+one is still being tracked is dropped, because the newest pose is what the face should show, and
+a queue would only add delay. The page hears how it is going: calibrating (hold still, relaxed),
+driving, no face in view, off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from companion.face.live import LiveFace
+from companion.face.puppet import Puppet
+from companion.server import protocol as P
+
+
+class CameraLink:
+    def __init__(self, live: LiveFace, listen: Callable[[dict[str, Any]], None]) -> None:
+        self.live = live
+        self.listen = listen
+        self._puppet: Puppet | None = None
+        self._job: asyncio.Task[None] | None = None
+        self._state = "off"
+        self.received = 0
+        self.dropped = 0
+
+    @property
+    def on(self) -> bool:
+        return self._puppet is not None
+
+    async def start(self) -> None:
+        if self._puppet is None:
+            self._puppet = await asyncio.to_thread(Puppet, self.live.rig)
+            self._say("calibrating")
+
+    async def stop(self) -> None:
+        """The camera stopped: the face eases back to its own motion; the tracker is closed
+        once the frame it may be tracking is done."""
+        puppet, self._puppet = self._puppet, None
+        self.live.undrive()
+        if self._job is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._job
+        if puppet is not None:
+            await asyncio.to_thread(puppet.close)
+        self._say("off")
+
+    def frame(self, data: bytes) -> None:
+        """A camera message: tracked now, or dropped when the tracker is busy."""
+        if self._puppet is None:
+            raise P.ProtocolError("the camera is off: send {\"type\": \"camera\", \"on\": true} "
+                                  "first")
+        self.received += 1
+        if self._job is not None and not self._job.done():
+            self.dropped += 1
+            return
+        tag, rgb = P.parse_camera(data)  # a bad frame is the client's error, said at once
+        self._job = asyncio.create_task(self._track(self._puppet, tag, rgb), name="camera")
+
+    async def _track(self, puppet: Puppet, tag: float, rgb: Any) -> None:
+        params = await asyncio.to_thread(puppet.feed, rgb)
+        if puppet is not self._puppet:
+            return  # the camera was turned off meanwhile
+        if params is None:
+            self._say("no_face" if puppet.calibrated else "calibrating")
+            return
+        self.live.drive(params, tag)
+        self._say("driving")
+
+    def _say(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.listen({"type": "camera", "state": state})
+
+    async def close(self) -> None:
+        """The conversation is over. The frame being tracked finishes first (a thread cannot
+        be cancelled, and MediaPipe must not be closed under it)."""
+        puppet, self._puppet = self._puppet, None
+        if self._job is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(self._job)
+        if puppet is not None:
+            await asyncio.to_thread(puppet.close)
+
+
+__all__ = ["CameraLink"]
