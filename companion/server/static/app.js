@@ -4,7 +4,7 @@
 // clock reaches its pts.
 "use strict";
 
-const PROTOCOL = 1, MIC = 1, VIDEO = 2, AUDIO = 3;
+const PROTOCOL = 1, MIC = 1, VIDEO = 2, AUDIO = 3, DRIVEN = 5;
 const $ = (id) => document.getElementById(id);
 const canvas = $("avatar"), g = canvas.getContext("2d");
 const stats = window.__companion = {
@@ -19,8 +19,12 @@ const stats = window.__companion = {
   // barge-in, on the same clock: when the user's speech began (mic level), when the server's
   // interruption arrived, and the avatar's voiced audio as [start, end, stopped] spans
   speechStarts: [], interruptedAt: [], voice: [],
+  // the camera driving the avatar (camera.js): frames drawn, and for each camera frame the
+  // milliseconds from its capture to the first drawn frame that shows its pose
+  drivenDrawn: 0, cameraDelay: [],
 };
 let speechEnd = null, lastVoice = null;  // AudioContext seconds
+let lastTag = null;  // the camera frame the last driven frame showed
 let speakingSince = Infinity;  // performance.now() when the avatar began to speak
 let dropBefore = null;  // stream seconds: the avatar's audio before this was interrupted
 
@@ -151,7 +155,21 @@ function onMedia(buf) {
   const pts = new DataView(buf, 1, 8).getFloat64(0, true);
   if (t0 === null) t0 = clock() + buffer() - pts;
   keepBuffer(pts);
-  if (kind === VIDEO) {
+  if (kind === DRIVEN) {
+    // A pose from the user's camera: drawn as soon as it is decoded, not on the audio clock —
+    // nothing is said while the camera drives, and the buffer would only add delay.
+    const tag = new DataView(buf, 9, 8).getFloat64(0, true);
+    stats.framesReceived++;
+    createImageBitmap(new Blob([new Uint8Array(buf, 17)], { type: "image/jpeg" })).then((bmp) => {
+      for (const f of frames) f.bmp.close();
+      frames = [];
+      g.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+      bmp.close();
+      stats.framesDrawn++; stats.drivenDrawn++; fpsCount++;
+      if (tag !== lastTag) { lastTag = tag; stats.cameraDelay.push(performance.now() - tag); }
+      if (stats.cameraDelay.length > 2000) stats.cameraDelay = stats.cameraDelay.slice(-1000);
+    });
+  } else if (kind === VIDEO) {
     stats.framesReceived++;
     createImageBitmap(new Blob([new Uint8Array(buf, 9)], { type: "image/jpeg" }))
       .then((bmp) => frames.push({ pts, bmp }));
@@ -296,6 +314,8 @@ function restart() {
 }
 window.companionRestart = restart;
 window.companionSend = send;
+window.companionSocket = () => ws;  // camera.js sends its binary frames on it
+window.companionShowError = showError;
 // practice.js holds the connection back until the user has read the briefing
 window.companionConnect = () => { stopped = false; if (ws && ws.readyState <= 1) ws.close(1000); else connect(); };
 // ...and ends a running conversation while the briefing is read (no reconnecting)
