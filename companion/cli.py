@@ -510,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what",
                    choices=("render", "quality", "llm", "latency", "serve", "watermark",
                             "consent", "replies", "browser", "soak", "safety", "aac", "mouth",
-                            "reenact"))
+                            "reenact", "camera"))
     p.add_argument("--llm", default="embedded",
                    help="the model the replies, latency and browser benches use")
     p.add_argument("--turns", type=int, default=20,

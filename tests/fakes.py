@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -80,3 +81,23 @@ class ToneTTS(TTS):
 
 def wall_clock_pause(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def scripted_session(hello: Any) -> tuple[Any, Any]:
+    """A conversation on a bundled avatar (the hello's) with scripted recognition, replies and
+    voice: for page tests about other things than the models (consent, the camera)."""
+    from companion.avatars import resolve
+    from companion.dialogue.persona import load_persona
+    from companion.errors import InputError
+    from companion.face.engine import RenderOptions
+    from companion.face.live import LiveFace
+    from companion.face.rig import build_rig
+    from companion.server.app import avatar_allowed
+    from companion.session import VoiceSession
+
+    if not avatar_allowed(hello.avatar):
+        raise InputError(f"unknown avatar {hello.avatar!r}")
+    a = resolve(hello.avatar)
+    live = LiveFace(build_rig(a.image, a.consent), RenderOptions())
+    return VoiceSession(live, ScriptedSTT(["hello"] * 20), ScriptedLLM(["Hi."] * 20),
+                        ToneTTS(), load_persona()), live

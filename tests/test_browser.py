@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from companion.audio.io import resample
+from companion.bench.browser import chromium_args
 from companion.dialogue.persona import load_persona
 from companion.face.engine import RenderOptions
 from companion.face.live import LiveFace
@@ -54,17 +55,8 @@ class Page:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
-        args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={mic_wav}%noloop",
-                "--autoplay-policy=no-user-gesture-required"]
-        if camera is not None:  # the fake camera loops its file, and so does the microphone
-            args[args.index(f"--use-file-for-fake-audio-capture={mic_wav}%noloop")] = \
-                f"--use-file-for-fake-audio-capture={mic_wav}"
-            args.append(f"--use-file-for-fake-video-capture={camera}")
-        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM,
+                                                args=chromium_args(mic_wav, camera))
         self.page = self.browser.new_page(viewport={"width": 1200, "height": 800})
         self.page.goto(url)
 

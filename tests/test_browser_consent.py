@@ -12,19 +12,10 @@ import av
 import numpy as np
 import pytest
 
-from companion.avatars import resolve
 from companion.consent.registry import ConsentRegistry
-from companion.dialogue.persona import load_persona
-from companion.errors import InputError
-from companion.face.engine import RenderOptions
-from companion.face.live import LiveFace
-from companion.face.rig import build_rig
-from companion.server.app import avatar_allowed
 from companion.server.background import LiveServer
-from companion.server.protocol import Hello
-from companion.session import VoiceSession
 from tests.consent_clips import person_rig, spoken_phrase, write_clip
-from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
+from tests.fakes import scripted_session
 from tests.test_browser import Page
 
 CODE = "4719"
@@ -59,15 +50,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
     monkeypatch.setattr("companion.consent.phrase.new_code", lambda: CODE)
     monkeypatch.setattr("companion.consent.phrase.new_action", lambda: ACTION)
 
-    def make(hello: Hello) -> tuple[VoiceSession, LiveFace]:
-        if not avatar_allowed(hello.avatar):
-            raise InputError(f"unknown avatar {hello.avatar!r}")
-        a = resolve(hello.avatar)
-        live = LiveFace(build_rig(a.image, a.consent), RenderOptions())
-        return VoiceSession(live, ScriptedSTT(["hello"] * 20), ScriptedLLM(["Hi."] * 20),
-                            ToneTTS(), load_persona()), live
-
-    with LiveServer(make) as srv:
+    with LiveServer(scripted_session) as srv:
         yield srv
 
 

@@ -58,16 +58,23 @@ async def _hello(ws: websockets.ClientConnection, avatar: str = "mona-lisa") -> 
             return dict(json.loads(msg))
 
 
+async def _receive(ws: websockets.ClientConnection, seconds: float) -> list[str | bytes]:
+    """Every message the server sends for `seconds`."""
+    out: list[str | bytes] = []
+    end = asyncio.get_running_loop().time() + seconds
+    while (left := end - asyncio.get_running_loop().time()) > 0:
+        try:
+            out.append(await asyncio.wait_for(ws.recv(), timeout=left))
+        except TimeoutError:
+            break
+    return out
+
+
 async def _events(ws: websockets.ClientConnection, seconds: float) -> tuple[list[dict[str, object]],
                                                                          int, int]:
     events: list[dict[str, object]] = []
     video = audio = 0
-    end = asyncio.get_running_loop().time() + seconds
-    while (left := end - asyncio.get_running_loop().time()) > 0:
-        try:
-            msg = await asyncio.wait_for(ws.recv(), timeout=left)
-        except TimeoutError:
-            break
+    for msg in await _receive(ws, seconds):
         if isinstance(msg, str):
             events.append(json.loads(msg))
         elif msg[0] == VIDEO:

@@ -86,6 +86,28 @@ def _start_server(port: int, extra: list[str]) -> subprocess.Popen[str]:
     raise RuntimeError("companion serve did not start")
 
 
+def chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        raise InputError("this bench needs Chromium", "apt-get install chromium")
+    return path
+
+
+def chromium_args(mic_wav: Path, camera: Path | None = None) -> list[str]:
+    """Headless Chromium with a fake microphone playing `mic_wav` (once; looped when a fake
+    camera plays `camera`, which Chromium always loops)."""
+    loop = "" if camera is not None else "%noloop"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic_wav}{loop}",
+            "--autoplay-policy=no-user-gesture-required"]
+    if camera is not None:
+        args.append(f"--use-file-for-fake-video-capture={camera}")
+    return args
+
+
 def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if values else None
 
@@ -97,9 +119,7 @@ def run(out_dir: Path, data: Path, turns: int = 6, gap_s: float = 14.0,
 
     from companion.server.background import free_port
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        raise InputError("bench browser needs Chromium", "apt-get install chromium")
+    exe = chromium()
     clips = speech_turns(data, turns)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,13 +129,7 @@ def run(out_dir: Path, data: Path, turns: int = 6, gap_s: float = 14.0,
         rss: list[float] = []
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=[
-                    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={wav}%noloop",
-                    "--autoplay-policy=no-user-gesture-required"])
+                browser = pw.chromium.launch(executable_path=exe, args=chromium_args(wav))
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{port}/")
                 page.wait_for_function("window.__companion && window.__companion.micStarted",

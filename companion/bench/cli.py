@@ -67,6 +67,10 @@ def run(a: argparse.Namespace) -> None:
         from companion.bench.reenact_bench import run as run_reenact
 
         run_reenact(Path(a.out))
+    elif a.what == "camera":
+        from companion.bench.camera_bench import run as run_camera
+
+        print(json.dumps(run_camera(Path(a.out), serve_args=["--llm", a.llm]), indent=1))
     elif a.what == "aac":
         from companion.bench.aac_bench import run as run_aac
 

