@@ -21,7 +21,7 @@ from companion.face.motion import frame_times
 from companion.face.params import INDEX, NAMES
 from companion.face.rig import Rig, build_rig
 from companion.output.mp4 import Mp4Writer
-from tests.conftest import recorded_consent, run_cli
+from tests.conftest import recorded_consent, run_cli, video_frames
 
 FPS = 25
 
@@ -143,6 +143,29 @@ def test_lost_face_holds_then_eases_back() -> None:
     assert out[-1, 0] == pytest.approx(p[-1, 0])  # and arrives
     lost_first = np.full((4, len(NAMES)), np.nan, np.float32)
     assert np.all(reenact.fill_lost(lost_first, 25) == 0.0)  # rest until a face shows
+
+
+def test_a_driver_that_loses_the_face_holds_and_comes_back(known_driver: tuple[Path, Any],
+                                                         mona: Rig, tmp_path: Path) -> None:
+    """A real gap: frames 30-39 of the driver are a blank wall (the person left the picture)."""
+    src = list(video_frames(known_driver[0]))
+    gap = range(30, 40)
+    out = tmp_path / "gap.mp4"
+    with Mp4Writer(out, src[0].shape[0], FPS) as w:
+        for i, f in enumerate(src):
+            w.write_frame(np.full_like(f, 128) if i in gap else f)
+    track = driver.track(out)
+    assert not track.found[list(gap)].any() and track.found[:30].all()
+    raw = reenact.driver_params(track, mona, reenact.pick_neutral(track))
+    assert np.isnan(raw[list(gap)]).all()
+    per = reenact.fill_lost(raw, FPS)
+    held = per[39]
+    assert np.allclose(per[list(gap)], raw[29])  # the last tracked pose, held
+    # the first frame back moves only a part of the way to the tracked pose, then it arrives
+    assert np.all(np.abs(per[40] - held) <= 0.35 * np.abs(raw[40] - held) + 1e-6)
+    ease = round(reenact.RECOVER_S * FPS)
+    assert np.allclose(per[40 + ease:], raw[40 + ease:])
+    assert len(reenact.plan(track, mona, FPS)) == len(src)
 
 
 def test_neutral_at_must_show_the_face(known_driver: tuple[Path, Any]) -> None:

@@ -38,7 +38,9 @@ from companion.face.rig import Rig, build_rig
 AVATARS = ("mona-lisa", "difficult-lesson", "toonhead")
 ENGINE_DRIVER = "difficult-lesson"
 TEXT = ("Good morning. I have been thinking about what you said yesterday, and I believe you "
-        "were right about the garden. Shall we plant the roses by the wall this spring?")
+        "were right about the garden. Shall we plant the roses by the wall this spring? My "
+        "brother kept bees there once, before he moved to the coast, and the honey was dark "
+        "and sweet. Perhaps we could ask him to come back for a week in May.")
 BLINK_TOLERANCE_FRAMES = 2
 IDENTITY_FRAMES = 8
 
