@@ -150,7 +150,8 @@ def euler(r: np.ndarray) -> tuple[float, float, float]:
 
 class Retargeter:
     """Maps one driver's frames onto one rig. Build it with the rig's rest landmarks and its
-    expression basis (rig.landmarks, rig.basis); `neutral(lm)` then fixes the driver's rest."""
+    expression basis (rig.vertices[:478], rig.basis); `set_neutral(lm)` then fixes the driver's
+    rest."""
 
     def __init__(self, rig_landmarks: np.ndarray, basis: np.ndarray, intensity: float = 1.0):
         rest = rig_landmarks.astype(np.float64)
@@ -234,10 +235,6 @@ class OneEuro:
         cutoff = (self.min_cutoff + self.beta * np.abs(self._dx)) * self._scale
         self._x = self._x + self._alpha(cutoff) * (x - self._x)
         return self._x.astype(np.float32)
-
-    def reset(self) -> None:
-        self._x = None
-        self._dx = np.zeros(len(NAMES))
 
 
 # The iris is read poorly through a closing lid: gaze holds while either eye is this shut.
