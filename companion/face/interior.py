@@ -88,6 +88,9 @@ class Painter:
         self.teeth = np.clip(0.75 * ivory + 0.25 * skin, 0, 255) * min(
             1.0, 0.5 + float(skin.mean()) / 255.0)
         self.lid = {"a": rig.colour("lid_a"), "b": rig.colour("lid_b")}
+        # A flat-shaded drawing's lid is one flat colour: mirrored texture would bring the
+        # outline and the brow down into a tall drawn eye.
+        self.flat_lids = bool(rig.meta.get("flat_shaded", False))
         self.lash = {"a": rig.colour("lash_a"), "b": rig.colour("lash_b")}
         self.rest_lid_gap = {
             "a": float(np.mean(src[list(T.EYE_A_LOWER), 1] - src[list(T.EYE_A_UPPER), 1])),
@@ -231,7 +234,8 @@ class Painter:
             # Soften vertically: the mirrored strip is thin, so its texture would streak.
             patch = np.asarray(cv2.GaussianBlur(patch, (0, 0), sigmaX=0.6,
                                                 sigmaY=max(1.0, 0.02 * self.iod)), np.float32)
-            patch = 0.7 * patch + 0.3 * self.lid[key]
+            patch = (np.broadcast_to(self.lid[key], patch.shape).astype(np.float32)
+                     if self.flat_lids else 0.7 * patch + 0.3 * self.lid[key])
             patch *= (1.0 - 0.1 * t)[..., None]
             lash = np.zeros((h, w), np.uint8)
             thick = max(1, round(0.015 * self.iod))

@@ -24,10 +24,11 @@ from companion.errors import FaceError
 from companion.face import mesh
 from companion.face import topology as T
 from companion.face.deform import build_basis
+from companion.face.eyes import fit_drawn_eyes, flat_shaded
 from companion.face.image import LoadedImage
 from companion.face.landmarks import FaceAnalyzer, analyzer
 
-RIG_VERSION = 22
+RIG_VERSION = 23
 MIN_IOD_PX = 20.0  # below this an upscaled face is mostly blur
 # In the aligned frame the eyes sit this far apart (fraction of the side) and the face-oval
 # centre lands here: the whole head with some hair and the neck fit.
@@ -254,7 +255,7 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
         lm = lm_src.copy()
         lm[:, :2] = lm_src[:, :2] @ m[:, :2].T + m[:, 2]
         lm[:, 2] *= float(np.sqrt(m[0, 0] ** 2 + m[0, 1] ** 2))
-    lm = mesh.clamp_iris(mesh.uncross(lm.astype(np.float32)))
+    lm = mesh.clamp_iris(fit_drawn_eyes(img, mesh.uncross(lm.astype(np.float32))))
     iod = _iod(lm)
     matte = (fa.matte(img) * 255).astype(np.uint8)
     extra_xyz, extra_w, extra_fixed = mesh.extra_points(lm, size, iod, matte)
@@ -269,6 +270,7 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
               triangles=tris, hole_triangles=holes, basis=basis, matte=matte, iod=iod,
               pivot=pivot, meta={"source_sha256": src.sha256, "source_name": src.name,
                                  "transform": m.tolist(), "colours": _colours(img, lm),
+                                 "flat_shaded": flat_shaded(img, lm),
                                  "rig_version": RIG_VERSION})
     if use_cache:
         rig.save(path)
