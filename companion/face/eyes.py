@@ -32,7 +32,7 @@ def flat_shaded(img: np.ndarray, lm: np.ndarray) -> bool:
     return bool(stds) and float(np.median(stds)) < FLAT_SKIN_STD
 
 
-def _skin_lab(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+def skin_lab(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     pts = np.round(lm[list(CHEEK_POINTS), :2]).astype(int)
     h, w = img.shape[:2]
     rgb = np.median([img[min(max(y, 0), h - 1), min(max(x, 0), w - 1)] for x, y in pts], axis=0)
@@ -40,7 +40,7 @@ def _skin_lab(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB), np.float32)[0, 0]
 
 
-def _drawn_eye(img: np.ndarray, lm: np.ndarray, contour: tuple[int, ...], lower: tuple[int, ...],
+def drawn_eye(img: np.ndarray, lm: np.ndarray, contour: tuple[int, ...], lower: tuple[int, ...],
                skin: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     """The drawn eye as a mask over a box around the detected one, with the box's origin."""
     poly = lm[list(contour), :2]
@@ -110,11 +110,11 @@ def fit_drawn_eyes(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     if not flat_shaded(img, lm):
         return lm
     out = lm.copy()
-    skin = _skin_lab(img, lm)
+    skin = skin_lab(img, lm)
     for contour, upper, lower, iris, corners in (
             (T.EYE_A_CONTOUR, T.EYE_A_UPPER, T.EYE_A_LOWER, T.EYE_A_IRIS, T.EYE_A_CORNERS),
             (T.EYE_B_CONTOUR, T.EYE_B_UPPER, T.EYE_B_LOWER, T.EYE_B_IRIS, T.EYE_B_CORNERS)):
-        found = _drawn_eye(img, lm, contour, lower, skin)
+        found = drawn_eye(img, lm, contour, lower, skin)
         if found is None:
             continue
         eye, (bx0, by0) = found
@@ -133,4 +133,4 @@ def fit_drawn_eyes(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["fit_drawn_eyes", "flat_shaded"]
+__all__ = ["SKIN_DISTANCE", "drawn_eye", "fit_drawn_eyes", "flat_shaded", "skin_lab"]

@@ -92,6 +92,11 @@ class Painter:
         # outline and the brow down into a tall drawn eye.
         self.flat_lids = bool(rig.meta.get("flat_shaded", False))
         self.lash = {"a": rig.colour("lash_a"), "b": rig.colour("lash_b")}
+        if self.flat_lids:
+            # ...and inked in its outline's colour: of the two lash samples, the darker (one
+            # may have caught the white of the eye, which a drawing paints right up to the line)
+            ink = min(self.lash.values(), key=lambda c: float(c.sum()))
+            self.lash = {"a": ink, "b": ink}
         self.rest_lid_gap = {
             "a": float(np.mean(src[list(T.EYE_A_LOWER), 1] - src[list(T.EYE_A_UPPER), 1])),
             "b": float(np.mean(src[list(T.EYE_B_LOWER), 1] - src[list(T.EYE_B_UPPER), 1])),
