@@ -42,7 +42,7 @@ def test_the_mouth_closes_rounds_and_opens_with_the_phones(mona: Rig) -> None:
     opts = engine.RenderOptions(label=False)
     rest = measure(list(engine.frames(mona, engine.plan(None, 1.0, opts), opts)))
     track = measure(list(engine.frames(mona, engine.plan(speech, speech.duration, opts), opts)))
-    r = score_phones(speech.phonemes, track, float(np.nanmedian(rest.width)), opts.fps)
+    r = score_phones(speech.phonemes, track, rest, opts.fps)
     counts = r["counts"]
     assert min(counts["bilabial"], counts["rounded"], counts["open"]) >= 4, counts
     assert r["bilabials_closed"] >= 0.9, r

@@ -42,6 +42,9 @@ WINDOW_LEAD_S = LEAD_S + 0.01
 BILABIAL = {"p", "b", "m"}
 ROUNDED = {"u", "o", "w", "ʃ", "ʒ", "tʃ", "dʒ", "ʊ"}
 OPEN = {"a", "ɑ", "æ", "ɒ", "ʌ"}
+LABIODENTAL = {"f", "v"}
+# /f v/: the lower lip rolled under the upper teeth shows at most this share of its rest height
+TUCKED = 0.85
 SHEET_CLASSES: tuple[tuple[str, set[str]], ...] = (
     ("rest", set()), ("m b p", BILABIAL), ("f v", {"f", "v"}), ("a", OPEN),
     ("i e s", {"i", "e", "ɛ", "s", "z", "ɪ"}), ("u o w", {"u", "o", "w", "ʊ"}),
@@ -66,12 +69,14 @@ def phone_class(symbol: str) -> str:
 class MouthTrack:
     opening: np.ndarray  # inner-lip gap / inter-ocular distance, per frame
     width: np.ndarray  # corner-to-corner / inter-ocular distance, per frame
+    lower_lip: np.ndarray  # the lower lip's height at its middle / inter-ocular distance
 
 
 def measure(frames: list[np.ndarray]) -> MouthTrack:
     tr = Q.track(frames)
     width = np.linalg.norm(tr.shapes[:, 61] - tr.shapes[:, 291], axis=1)  # already in IODs
-    return MouthTrack(tr.aperture, width)
+    lower = tr.shapes[:, T.OUTER_LOWER[5], 1] - tr.shapes[:, T.INNER_LOWER[5], 1]
+    return MouthTrack(tr.aperture, width, lower)
 
 
 def window(ph: Phoneme, fps: int, n: int) -> slice:
@@ -92,13 +97,18 @@ def function_word_phones(phones: tuple[Phoneme, ...]) -> set[int]:
             for i in run}
 
 
-def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest_width: float,
+def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest: MouthTrack,
                  fps: int) -> dict[str, Any]:
+    """Each phone of a measured class, judged on the frames over its interval against the
+    mouth at rest (`rest`: frames of the idle face)."""
+    rest_width = float(np.nanmedian(rest.width))
+    rest_lip = float(np.nanmedian(rest.lower_lip))
     n = len(track.opening)
     closed: list[bool] = []
     rounded: list[bool] = []
     opened: list[bool] = []
     reduced: list[bool] = []
+    tucked: list[bool] = []
     function = function_word_phones(phones)
     for k, ph in enumerate(phones):
         c = phone_class(ph.symbol)
@@ -112,17 +122,20 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest_width: flo
             rounded.append(float(np.nanmin(wd)) <= NARROWER * rest_width)
         elif c in OPEN:
             (reduced if k in function else opened).append(float(np.nanmax(op)) >= OPEN_IOD)
+        elif c in LABIODENTAL:
+            tucked.append(float(np.nanmin(track.lower_lip[w])) <= TUCKED * rest_lip)
     ok = track.opening[~np.isnan(track.opening)]
     wk = track.width[~np.isnan(track.width)]
     return {
         "bilabials_closed": _share(closed), "rounded_narrowed": _share(rounded),
         "open_vowels_opened": _share(opened),
         "function_word_vowels_opened": _share(reduced),
+        "labiodental_tucked": _share(tucked),
         "counts": {"bilabial": len(closed), "rounded": len(rounded), "open": len(opened),
-                   "function_word_open": len(reduced)},
+                   "function_word_open": len(reduced), "labiodental": len(tucked)},
         "opening_p50_p90_max": [round(float(np.percentile(ok, q)), 3) for q in (50, 90, 100)],
         "width_range": round(float((wk.max() - wk.min()) / wk.min()), 3),
-        "rest_width": round(rest_width, 3),
+        "rest_width": round(rest_width, 3), "rest_lower_lip": round(rest_lip, 3),
     }
 
 
@@ -183,11 +196,10 @@ def one_avatar(name: str, speech: engine.Speech) -> tuple[dict[str, Any], np.nda
     opts = engine.RenderOptions(label=False)
     rest = list(engine.frames(rig, engine.plan(None, 1.0, opts), opts))
     rest_track = measure(rest)
-    rest_width = float(np.nanmedian(rest_track.width))
     params = engine.plan(speech, speech.duration, opts)
     frames = list(engine.frames(rig, params, opts))
     track = measure(frames)
-    row = {"avatar": name, **score_phones(speech.phonemes, track, rest_width, opts.fps)}
+    row = {"avatar": name, **score_phones(speech.phonemes, track, rest_track, opts.fps)}
     calm = rest[int(np.nanargmin(rest_track.opening))]  # not mid-blink or mid-breath
     return row, sheet_row(rig, frames, calm, speech.phonemes, track, opts.fps)
 
@@ -206,6 +218,7 @@ def run(out_dir: Path, data: Path, avatars: tuple[str, ...] = AVATARS,
         cells.append(cell)
         print(f"{name}: bilabials closed {row['bilabials_closed']:.0%}, rounded narrowed "
               f"{row['rounded_narrowed']:.0%}, open vowels opened {row['open_vowels_opened']:.0%}"
+              f", /f v/ lip tucked {row['labiodental_tucked']:.0%}"
               f" (of {row['counts']}; in function words "
               f"{row['function_word_vowels_opened']:.0%}); opening p50/p90/max "
               f"{row['opening_p50_p90_max']}, width range {row['width_range']:.0%}")
