@@ -1,7 +1,11 @@
 """`companion bench serve`: N concurrent browser-less clients over real websockets on loopback,
 each speaking scripted questions (PCM, paced in real time) to the real embedded models.
 Reports, per N, reply latency (end of the question's audio → first voiced audio back) p50/p90
-and the frames per second each session receives. Results → bench/results/serve.json."""
+and the frames per second each session receives. With `flood`, a last round puts one such
+speaker beside a client that sends speech as hard as the protocol lets it (140 messages a
+second of 2 s each, 280× real time, just under the message-rate limit that closes a socket):
+the bystander's frames per second and replies show whether one client can starve another.
+Results → bench/results/serve.json."""
 
 from __future__ import annotations
 
@@ -71,6 +75,52 @@ async def _client(url: str, clips: list[np.ndarray], gap_s: float) -> dict[str, 
     return {"latencies": latencies, "fps": frames / duration, "answered": len(latencies)}
 
 
+FLOOD_RATE = 140  # messages a second: under ConnectionLimits.max_messages_per_s (150)
+FLOOD_SAMPLES = 32000  # 2 s of 16 kHz audio per message (64 KB, the message size limit)
+
+
+async def _flooder(url: str, speech: np.ndarray, seconds: float) -> dict[str, Any]:
+    """Speech, sent far faster than real time for `seconds`; what comes back is read and
+    thrown away (a client that stops reading slows only its own connection)."""
+    import websockets
+
+    sent = 0
+    loop = np.tile(speech, FLOOD_SAMPLES // len(speech) + 2)
+    chunk = bytes([MIC]) + (loop[:FLOOD_SAMPLES] * 32767).astype("<i2").tobytes()
+    async with websockets.connect(url, max_size=2**22) as ws:
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "avatar": "mona-lisa"}))
+        stop = asyncio.Event()
+
+        async def drain() -> None:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except TimeoutError:
+                    continue
+
+        async def flood() -> None:
+            nonlocal sent
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                await ws.send(chunk)
+                sent += 1
+                await asyncio.sleep(1 / FLOOD_RATE)
+            stop.set()
+
+        await asyncio.gather(drain(), flood())
+    return {"messages": sent, "audio_seconds_sent": round(sent * FLOOD_SAMPLES / 16000)}
+
+
+async def _flood_round(url: str, clips: list[np.ndarray], gap_s: float) -> dict[str, Any]:
+    seconds = sum(len(c) / 16000 + gap_s for c in clips)
+    speaker, flood = await asyncio.gather(_client(url, clips, gap_s),
+                                          _flooder(url, np.concatenate(clips), seconds))
+    lat = speaker["latencies"]
+    return {"bystander_fps": round(speaker["fps"], 1), "bystander_answered":
+            f"{len(lat)}/{len(clips)}", "bystander_latency_p50_s":
+            round(float(np.percentile(lat, 50)), 2) if lat else None, "flood": flood}
+
+
 async def _round(url: str, n: int, clips: list[np.ndarray], gap_s: float) -> dict[str, Any]:
     results = await asyncio.gather(*[_client(url, clips, gap_s) for _ in range(n)])
     lat = [x for r in results for x in r["latencies"]]
@@ -82,8 +132,8 @@ async def _round(url: str, n: int, clips: list[np.ndarray], gap_s: float) -> dic
                 round(float(np.mean(fps)), 1)}
 
 
-def run(out_dir: Path, sessions: tuple[int, ...] = (1, 2, 4), gap_s: float = 12.0
-        ) -> dict[str, Any]:
+def run(out_dir: Path, sessions: tuple[int, ...] = (1, 2, 4), gap_s: float = 12.0,
+        flood: bool = True) -> dict[str, Any]:
     from companion.config import load_settings
     from companion.server.app import ServerConfig, session_maker
     from companion.server.background import LiveServer
@@ -98,8 +148,12 @@ def run(out_dir: Path, sessions: tuple[int, ...] = (1, 2, 4), gap_s: float = 12.
         for n in sessions:
             rows.append(asyncio.run(_round(f"ws://127.0.0.1:{srv.port}/ws", n, clips, gap_s)))
             print(rows[-1], flush=True)
+        flooded = asyncio.run(_flood_round(f"ws://127.0.0.1:{srv.port}/ws", clips, gap_s)) \
+            if flood else None
+        print(flooded, flush=True)
     models.llm.close()
-    result = {"cpu": cpu_model(), "llm": models.llm.name, "rounds": rows}
+    result = {"cpu": cpu_model(), "llm": models.llm.name, "rounds": rows,
+              "beside_a_flood": flooded}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "serve.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
