@@ -55,3 +55,59 @@ def test_turn_transcripts_through_the_short_encoder_match_the_full_path(data: Pa
         assert len(fast & full) >= 0.4 * len(full), (fast, full)
         shared, total = shared + len(fast & full), total + len(full)
     assert shared >= 0.8 * total, (shared, total)
+
+
+def test_long_turns_are_heard_whole_in_pieces(data: Path) -> None:
+    """A 25-s monologue and a 39-s one (real recordings end to end) keep every part's words on
+    the fast path; past 28 s the turn is cut where it is quietest."""
+    import numpy as np
+
+    from companion.frames import AudioFrame
+    from companion.stt.whisper import PIECE_S, pieces
+
+    jfk = decode_audio(data / "jfk.flac", 16000).samples
+    libri = decode_audio(data / "en_librispeech_198-209-0000_female.ogg", 16000).samples
+    stt = make_stt("faster-whisper:tiny.en")
+    for parts in ((jfk, libri), (jfk, libri, jfk)):
+        audio = np.concatenate(parts)
+        cut = pieces(audio)
+        assert np.array_equal(np.concatenate(cut), audio)
+        assert all(len(p) <= PIECE_S * 16000 for p in cut)
+        assert len(cut) == (1 if len(audio) <= PIECE_S * 16000 else 2)
+        text = stt.text(AudioFrame(samples=audio, sample_rate=16000)).lower()
+        for words in ("ask not what your country", "explained everything", "white gown"):
+            assert words in text, text
+        jfks = sum(p is jfk for p in parts)
+        assert text.count("your country") == 2 * jfks, text  # "ask not what your country…"
+
+
+def test_a_conversation_sees_when_others_are_being_recognised() -> None:
+    """Guesses (speculative transcripts, hearing ahead) are skipped while another conversation's
+    recognition runs on the shared recogniser — never because of the conversation's own."""
+    import threading
+
+    import numpy as np
+
+    from companion.frames import AudioFrame, Word
+    from tests.fakes import ScriptedSTT
+
+    release = threading.Event()
+
+    class Held(ScriptedSTT):
+        def _words(self, audio: AudioFrame) -> list[Word]:
+            release.wait(5)
+            return super()._words(audio)
+
+    stt = Held(["hello there"])
+    me, other = object(), object()
+    audio = AudioFrame(samples=np.zeros(1600, np.float32), sample_rate=16000)
+    worker = threading.Thread(target=stt.text, args=(audio, other))
+    worker.start()
+    for _ in range(200):
+        if stt.others_busy(me):
+            break
+        threading.Event().wait(0.01)
+    assert stt.others_busy(me) and not stt.others_busy(other)
+    release.set()
+    worker.join(5)
+    assert not stt.others_busy(me)
