@@ -252,9 +252,11 @@ class VoiceSession:
             elif self._last_finish is not None and not self._last_finish.done():
                 self._hold = True  # still transcribing the last turn: it goes on in this one
             self.live.set_state("listening")
-        elif ev.kind == "partial" and ev.audio is not None and self._ahead_free():
+        elif ev.kind == "partial" and ev.audio is not None and self._ahead_free() \
+                and not self.stt.others_busy(self):
             self._ahead = self._spawn(self._hear_ahead(self._transcribe(ev.audio)))
-        elif ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None:
+        elif (ev.kind == "pause" and self.cfg.speculative_stt and ev.audio is not None
+              and not self.stt.others_busy(self)):
             self._spec = self._spawn(self._transcribe(ev.audio))
         elif ev.kind == "resume" and self._spec is not None:
             # the user went on: what was recognised so far still serves to hear ahead
@@ -310,7 +312,7 @@ class VoiceSession:
 
     async def _transcribe(self, audio: np.ndarray) -> str:
         return await asyncio.to_thread(self.stt.text, AudioFrame(samples=audio,
-                                                                 sample_rate=16000))
+                                                                 sample_rate=16000), self)
 
     async def _finish_turn(self, audio: np.ndarray, spec: asyncio.Task[str] | None,
                            t_end: float, after: asyncio.Task[Any] | None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -10,6 +12,7 @@ from companion.errors import CompanionError
 from companion.frames import AudioFrame, Word
 
 T = TypeVar("T")
+_BUSY_LOCK = threading.Lock()
 
 
 class STT(abc.ABC):
@@ -19,10 +22,31 @@ class STT(abc.ABC):
         """Words with time stamps (seconds from the start of `audio`, 16 kHz mono)."""
         return self._call(self._words, audio)
 
-    def text(self, audio: AudioFrame) -> str:
+    def text(self, audio: AudioFrame, owner: object | None = None) -> str:
         """Just the transcript, as fast as the backend can (a conversation needs no word
-        times)."""
-        return self._call(self._text, audio)
+        times). `owner` (a conversation) is counted while its call runs: see others_busy."""
+        with _BUSY_LOCK:
+            self._busy()[id(owner)] += 1
+        try:
+            return self._call(self._text, audio)
+        finally:
+            with _BUSY_LOCK:
+                self._busy()[id(owner)] -= 1
+
+    def others_busy(self, owner: object) -> bool:
+        """Is anyone else's recognition running on this (shared) recogniser now? Guesses —
+        speculative transcripts, hearing ahead — are worth their CPU only when it is not: a
+        client that speaks without pause kept three calls going and another conversation's
+        turn waited 11.6 s for its transcript (bench serve's flood round)."""
+        with _BUSY_LOCK:
+            return any(n > 0 for k, n in self._busy().items() if k != id(owner))
+
+    def _busy(self) -> Counter[int]:
+        # made on first use, under _BUSY_LOCK: backends need not call a base __init__
+        c: Counter[int] | None = self.__dict__.get("_busy_calls")
+        if c is None:
+            c = self.__dict__["_busy_calls"] = Counter()
+        return c
 
     def _call(self, fn: Callable[[AudioFrame], T], audio: AudioFrame) -> T:
         if audio.sample_rate != 16000:
