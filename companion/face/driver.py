@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from companion.errors import FaceError, InputError
 from companion.face.landmarks import FaceAnalyzer
 from companion.frames import AudioFrame
 
+log = logging.getLogger("companion.reenact")
 MAX_BYTES = 500 * 1024 * 1024
 MAX_SECONDS = 600.0
 MAX_PIXELS = 4096 * 4096
@@ -113,10 +115,16 @@ def track(path: str | Path, analyzer: FaceAnalyzer | None = None) -> DriverTrack
 
 
 def _sound(p: Path) -> AudioFrame | None:
+    """The driver's sound, or None when it has none — or none that decodes: the motion is
+    what was asked for, so a damaged sound track costs the sound, not the export."""
     with av.open(str(p)) as c:
         if not c.streams.audio:
             return None
-    return decode_audio(p, 48000, max_seconds=MAX_SECONDS + 1)
+    try:
+        return decode_audio(p, 48000, max_seconds=MAX_SECONDS + 1)
+    except InputError as e:
+        log.warning("the driver's sound is left out: %s", e)
+        return None
 
 
 __all__ = ["DriverTrack", "track"]
