@@ -79,6 +79,14 @@ def test_what_the_rules_set_aside_the_model_cannot_overrule(sentence: str) -> No
     assert detect(sentence) is None
 
 
+@pytest.mark.parametrize("words", ["Honestly", "Honestly,", "Goodbye", "Well, okay", "So long"])
+def test_a_word_or_two_is_not_judged_by_the_embedding(words: str) -> None:
+    """A turn cut after "Honestly," (the user went on: "…I want to kill myself") was judged
+    suicidal on its own by the second opinion, and the notice came twice for one sentence."""
+    assert detect(words) is None
+    assert detect("Honestly, I want to kill myself.") is not None
+
+
 def _shared_encoder() -> SentenceEncoder:
     """The process's loaded encoder: a second copy would cost ~170 MB and a load."""
     opinion = semantic.shared()

@@ -205,12 +205,21 @@ def rules(text: str) -> tuple[Risk | None, bool]:
     return None, set_aside or history or context or joking
 
 
+# A sentence embedding of a word or two is the word's associations, not a meaning: a turn cut
+# after "Honestly," (the user went on "...I want to kill myself") was judged suicidal on its
+# own, and so was "Goodbye". Every risk sentence of three words or fewer in the written sets is
+# found by the rules ("I overdosed.", "i wanna die", "He raped me."), so shorter texts get the
+# rules alone.
+SEMANTIC_MIN_WORDS = 4
+_WORD = re.compile(r"[A-Za-z']+")
+
+
 def detect(text: str, opinion: SemanticOpinion | Literal["shared"] | None = "shared"
            ) -> Risk | None:
     """The risk in `text`, or None: the rules first, then (where they found nothing and set
     nothing aside) the semantic second opinion — the process's shared one unless given."""
     risk, set_aside = rules(text)
-    if risk is not None or set_aside:
+    if risk is not None or set_aside or len(_WORD.findall(text)) < SEMANTIC_MIN_WORDS:
         return risk
     judge = semantic.shared() if opinion == "shared" else opinion
     if judge is None:
