@@ -94,13 +94,17 @@ def lagged_correlation(aperture: np.ndarray, envelope: np.ndarray, max_lag: int 
     return out
 
 
-def count_blinks(eye_open: np.ndarray, fps: int) -> int:
-    """Blinks = dips of the lid opening below 55 % of its median, at least 150 ms apart."""
+def blink_onsets(eye_open: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """When blinks begin: the lid opening dips below 55 % of its median, at least 150 ms after
+    the last blink counted (`times`: each frame's time in seconds)."""
     med = float(np.nanmedian(eye_open))
     closed = np.nan_to_num(eye_open, nan=med) < 0.55 * med
-    count, last = 0, -10**9
-    for i in range(1, len(closed)):
-        if closed[i] and not closed[i - 1] and i - last > 0.15 * fps:
-            count += 1
-            last = i
-    return count
+    out: list[float] = []
+    for i in np.flatnonzero(closed[1:] & ~closed[:-1]) + 1:
+        if not out or times[i] - out[-1] > 0.15:
+            out.append(float(times[i]))
+    return np.array(out)
+
+
+def count_blinks(eye_open: np.ndarray, fps: int) -> int:
+    return len(blink_onsets(eye_open, np.arange(len(eye_open)) / fps))

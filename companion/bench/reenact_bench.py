@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from companion.avatars import resolve
+from companion.bench.quality import blink_onsets
 from companion.consent.identity import distance, identity
 from companion.face import driver, engine, reenact
 from companion.face.landmarks import FaceAnalyzer
@@ -67,17 +68,6 @@ def read(landmarks: np.ndarray, ref: int) -> Reading:
         gap[i], eyes[i] = m[0], 0.5 * (m[8] + m[9])
         angles[i] = euler(pose.rotation)
     return Reading(gap, eyes, angles)
-
-
-def blink_onsets(eyes: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Times where the lids close below 55 % of their median opening (≥ 150 ms apart)."""
-    med = float(np.nanmedian(eyes))
-    closed = np.nan_to_num(eyes, nan=med) < 0.55 * med
-    out: list[float] = []
-    for i in np.flatnonzero(closed[1:] & ~closed[:-1]) + 1:
-        if not out or times[i] - out[-1] > 0.15:
-            out.append(float(times[i]))
-    return np.array(out)
 
 
 def _r(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -264,4 +254,4 @@ def _one(drv: Driver, neutral: int, name: str, fps: int, tmp: Path
     return row, frames
 
 
-__all__ = ["AVATARS", "Reading", "blink_onsets", "carphone", "compare", "read", "run"]
+__all__ = ["AVATARS", "Reading", "carphone", "compare", "read", "run"]
