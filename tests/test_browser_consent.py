@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
+from companion.bench.camera_bench import write_y4m
 from companion.consent.registry import ConsentRegistry
 from companion.server.background import LiveServer
 from tests.consent_clips import person_rig, spoken_phrase, write_clip
@@ -24,15 +23,7 @@ ACTION = "turn-left"
 
 def _webcam_files(clip: Path, out: Path) -> tuple[Path, Path, float]:
     """Chromium's fake camera and microphone read y4m and wav: split the clip into both."""
-    y4m, wav = out / "cam.y4m", out / "cam.wav"
-    with av.open(str(clip)) as src, av.open(str(y4m), "w", format="yuv4mpegpipe") as dst:
-        s = dst.add_stream("rawvideo", rate=Fraction(25, 1))
-        s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
-        for f in src.decode(video=0):
-            for p in s.encode(f.reformat(format="yuv420p")):
-                dst.mux(p)
-        for p in s.encode():
-            dst.mux(p)
+    y4m, wav = write_y4m(clip, out / "cam.y4m"), out / "cam.wav"
     from companion.audio.io import decode_audio
     from tests.conftest import write_wav
 

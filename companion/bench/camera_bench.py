@@ -26,13 +26,8 @@ from companion.errors import InputError
 WARMUP_S = 5.0
 
 
-def camera_files(video: Path, out: Path, size: tuple[int, int] = (640, 480)
-                 ) -> tuple[Path, Path]:
-    """Chromium's fake camera reads y4m at 25 FPS (and loops it); its fake microphone, a second
-    of silence."""
-    import wave
-
-    y4m, wav = out / "cam.y4m", out / "quiet.wav"
+def write_y4m(video: Path, y4m: Path, size: tuple[int, int] = (640, 480)) -> Path:
+    """`video`'s frames as the y4m at 25 FPS that Chromium's fake camera reads (and loops)."""
     with av.open(str(video)) as src, av.open(str(y4m), "w", format="yuv4mpegpipe") as dst:
         s = dst.add_stream("rawvideo", rate=Fraction(25, 1))
         s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
@@ -43,6 +38,15 @@ def camera_files(video: Path, out: Path, size: tuple[int, int] = (640, 480)
                 dst.mux(p)
         for p in s.encode():
             dst.mux(p)
+    return y4m
+
+
+def camera_files(video: Path, out: Path, size: tuple[int, int] = (640, 480)
+                 ) -> tuple[Path, Path]:
+    """A fake camera playing `video`, and for the fake microphone a second of silence."""
+    import wave
+
+    y4m, wav = write_y4m(video, out / "cam.y4m", size), out / "quiet.wav"
     with wave.open(str(wav), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -110,4 +114,4 @@ def run(out_dir: Path, seconds: float = 30.0, serve_args: list[str] | None = Non
     return result
 
 
-__all__ = ["camera_files", "run"]
+__all__ = ["camera_files", "run", "write_y4m"]
