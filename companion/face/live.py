@@ -179,10 +179,6 @@ class LiveFace:
         with self._lock:
             self._driven = None
 
-    @property
-    def driven(self) -> bool:
-        return self._driven is not None
-
     def _apply_drive(self, i: int, p: np.ndarray) -> tuple[np.ndarray, float | None]:
         """Blend the camera's pose over the face's own motion `p` (under the lock)."""
         d = self._driven

@@ -25,8 +25,6 @@ class CameraLink:
         self._puppet: Puppet | None = None
         self._job: asyncio.Task[None] | None = None
         self._state = "off"
-        self.received = 0
-        self.dropped = 0
 
     @property
     def on(self) -> bool:
@@ -54,9 +52,7 @@ class CameraLink:
         if self._puppet is None:
             raise P.ProtocolError("the camera is off: send {\"type\": \"camera\", \"on\": true} "
                                   "first")
-        self.received += 1
         if self._job is not None and not self._job.done():
-            self.dropped += 1
             return
         tag, rgb = P.parse_camera(data)  # a bad frame is the client's error, said at once
         self._job = asyncio.create_task(self._track(self._puppet, tag, rgb), name="camera")

@@ -31,7 +31,10 @@ class STT(abc.ABC):
             return self._call(self._text, audio)
         finally:
             with _BUSY_LOCK:
-                self._busy()[id(owner)] -= 1
+                busy = self._busy()
+                busy[id(owner)] -= 1
+                if busy[id(owner)] <= 0:
+                    del busy[id(owner)]  # one key per conversation ever would pile up
 
     def others_busy(self, owner: object) -> bool:
         """Is anyone else's recognition running on this (shared) recogniser now? Guesses —
@@ -39,7 +42,7 @@ class STT(abc.ABC):
         client that speaks without pause kept three calls going and another conversation's
         turn waited 11.6 s for its transcript (bench serve's flood round)."""
         with _BUSY_LOCK:
-            return any(n > 0 for k, n in self._busy().items() if k != id(owner))
+            return any(k != id(owner) for k in self._busy())
 
     def _busy(self) -> Counter[int]:
         # made on first use, under _BUSY_LOCK: backends need not call a base __init__
