@@ -63,8 +63,9 @@ def read(landmarks: np.ndarray, ref: int) -> Reading:
     for i, lm in enumerate(landmarks):
         if np.isnan(lm[0, 0]):
             continue
-        pose = fit_pose(lm.astype(np.float64), base)
-        m = measures(frontalise(lm.astype(np.float64), base, pose), scales)
+        lm64 = lm.astype(np.float64)
+        pose = fit_pose(lm64, base)
+        m = measures(frontalise(lm64, pose), scales)
         gap[i], eyes[i] = m[0], 0.5 * (m[8] + m[9])
         angles[i] = euler(pose.rotation)
     return Reading(gap, eyes, angles)

@@ -51,7 +51,7 @@ def pick_neutral(track: DriverTrack, at: float | None = None) -> int:
     for i in found:
         lm = track.landmarks[i].astype(np.float64)
         pose = R.fit_pose(lm, ref)
-        rows.append([*R.measures(R.frontalise(lm, ref, pose), scales), *R.euler(pose.rotation)])
+        rows.append([*R.measures(R.frontalise(lm, pose), scales), *R.euler(pose.rotation)])
     f = np.array(rows)
     lo, mid, hi = np.percentile(f, [5, 50, 95], axis=0)
     spread = np.maximum(hi - lo, 1e-6)

@@ -116,6 +116,8 @@ class Pose:
     rotation: np.ndarray  # (3, 3): frame ≈ scale · R (neutral − c_n) + c_f
     scale: float
     shift: np.ndarray  # (2,) centroid shift in neutral eye distances
+    centre_neutral: np.ndarray  # c_n: the neutral's stable points' centroid (3,)
+    centre_frame: np.ndarray  # c_f: the frame's (3,)
 
 
 def fit_pose(lm: np.ndarray, neutral: np.ndarray) -> Pose:
@@ -129,14 +131,13 @@ def fit_pose(lm: np.ndarray, neutral: np.ndarray) -> Pose:
     fix = np.diag([1.0, 1.0, d])
     r = u @ fix @ vt
     scale = float((sv * np.diag(fix)).sum() / (a0 ** 2).sum())
-    return Pose(r, scale, (cb - ca)[:2] / _iod(neutral))
+    return Pose(r, scale, (cb - ca)[:2] / _iod(neutral), ca, cb)
 
 
-def frontalise(lm: np.ndarray, neutral: np.ndarray, pose: Pose) -> np.ndarray:
-    """`lm` moved back into the neutral frame's pose (so only expression differs)."""
-    a = neutral[list(STABLE)].astype(np.float64)
-    b = lm[list(STABLE)].astype(np.float64)
-    return (lm - b.mean(axis=0)) @ pose.rotation / pose.scale + a.mean(axis=0)
+def frontalise(lm: np.ndarray, pose: Pose) -> np.ndarray:
+    """`lm` (the frame `pose` was fitted on) moved back into the neutral frame's pose, so only
+    expression differs."""
+    return (lm - pose.centre_frame) @ pose.rotation / pose.scale + pose.centre_neutral
 
 
 def euler(r: np.ndarray) -> tuple[float, float, float]:
@@ -182,7 +183,7 @@ class Retargeter:
             raise RuntimeError("set_neutral first")
         lm = lm.astype(np.float64)
         pose = fit_pose(lm, self._neutral)
-        flat = frontalise(lm, self._neutral, pose)
+        flat = frontalise(lm, pose)
         delta = (measures(flat, self._scales) - self._base) * WEIGHTS
         b = np.concatenate([delta, np.zeros(len(SOLVED))])
         x = lsq_linear(self._a, b, bounds=(self._lo, self._hi), method="bvls").x
