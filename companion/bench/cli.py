@@ -16,7 +16,7 @@ def run(a: argparse.Namespace) -> None:
     elif a.what == "watermark":
         from companion.bench.watermark_bench import run as run_watermark
 
-        run_watermark(Path(a.out))
+        run_watermark(Path(a.out), Path(a.data))
     elif a.what == "serve":
         from companion.bench.serve import run as run_serve
 

@@ -17,7 +17,7 @@ The checks, each with its score kept in the consent record:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ SAMPLE_FPS = 15.0  # a blink lasts 100-300 ms: at least one sample falls inside 
 FRAME_SIDE = 640  # frames are analysed at most this large
 IDENTITY_FRAMES = 6
 MARK_PIXELS = 2048 * 2048  # frames larger than this are not ours: no mark is looked for
+MARK_FRAMES = 90  # six seconds of samples hold plenty of a mark's evidence (verify reads 75)
 LABEL_SCORE_MIN = 0.6  # our label correlates ~0.9-1.0 (after H.264), other frames ~0 ± 0.2
 MIN_FACE_SHARE = 0.6  # of sampled frames must show the face
 # Inner-lip gap / eye distance (p95 - p5 over the clip). Speech sweeps it by 0.3-0.6 (measured on
@@ -101,14 +102,16 @@ class ClipChecks:
         return d
 
 
-def read_clip(path: str | Path) -> ClipEvidence:
+def read_clip(path: str | Path, mark_ids: Sequence[str] = ()) -> ClipEvidence:
+    """The clip's sampled frames and sound, and what marks it as companion's own output
+    (`mark_ids`: the consent ids a watermark made here could name)."""
     p = Path(path)
     if not p.is_file() or p.stat().st_size == 0:
         raise InputError("the consent clip is empty or missing")
     if p.stat().st_size > MAX_BYTES:
         raise InputError(f"the consent clip is larger than {MAX_BYTES // (1024 * 1024)} MB")
     frames: list[np.ndarray] = []
-    marks = _MarkReader()
+    marks = _MarkReader(mark_ids)
     try:
         with av.open(str(p)) as c:
             if not c.streams.video:
@@ -142,7 +145,7 @@ def _sample(c: Any, stream: Any, frames: list[np.ndarray], marks: _MarkReader) -
         if f.width * f.height > 4096 * 4096:
             raise InputError("the consent clip's frames are too large")
         rgb: np.ndarray = f.to_ndarray(format="rgb24")
-        marks.add(rgb)  # at the size it was made: our watermark does not survive resizing
+        marks.add(rgb)  # at full size: the mark is read there and rescaled to our sizes
         scale = FRAME_SIDE / max(rgb.shape[:2])
         if scale < 1:
             rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -156,18 +159,21 @@ class _MarkReader:
     (from someone's photo, with a synthetic voice reading the phrase) is not taken for a
     webcam recording of that person."""
 
-    def __init__(self) -> None:
+    def __init__(self, mark_ids: Sequence[str]) -> None:
+        self.mark_ids = mark_ids
         self.votes = watermark.Votes()
         self.label_scores: list[float] = []
 
     def add(self, rgb: np.ndarray) -> None:
-        if rgb.shape[0] * rgb.shape[1] <= MARK_PIXELS:
+        if rgb.shape[0] * rgb.shape[1] > MARK_PIXELS:
+            return
+        if self.votes.frames < MARK_FRAMES:
             self.votes.add(rgb)
-            self.label_scores.append(label_score(rgb))
+        self.label_scores.append(label_score(rgb))
 
     def reasons(self, mp4: Path | None) -> tuple[str, ...]:
         out = []
-        if self.votes.reading().found:
+        if self.votes.reading(self.mark_ids).found:
             out.append("the clip carries companion's invisible watermark: it was made by this "
                        "software, not recorded by a camera")
         if self.label_scores and float(np.median(self.label_scores)) > LABEL_SCORE_MIN:

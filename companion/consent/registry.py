@@ -342,7 +342,7 @@ class ConsentRegistry:
         # Unusable inputs (no face, an unreadable clip) are refused before the code is spent.
         tools.check_portrait(image)
         portrait_face = identity().describe_one(image.rgb)
-        evidence = clips.read_clip(clip_path)
+        evidence = clips.read_clip(clip_path, list(self.mark_ids()))
         # A code is good for one checked clip, whatever the outcome: no retrying a borrowed clip
         # against the same code until something passes.
         self._close_challenge(ch.challenge_id, now)
@@ -418,6 +418,16 @@ class ConsentRegistry:
             except ConsentError:
                 continue  # a row that does not verify
         return out
+
+    def mark_ids(self) -> dict[str, str]:
+        """Every consent id a watermark made on this installation can name, with its status:
+        the bundled avatars' and every record's, revoked ones included."""
+        from companion.consent.bundled import bundled_names
+
+        ids = {f"bundled:{name}": "active" for name in bundled_names()}
+        for rec in self.records():
+            ids[rec.consent_id] = "revoked" if rec.revoked else "active"
+        return ids
 
     def revoke(self, rid: str, who: str = "local user", *, tools: ConsentTools) -> list[Path]:
         """Revoke a record: the stored portrait, its face embedding and consent clip, and every

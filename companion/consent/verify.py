@@ -21,14 +21,17 @@ class Report:
     path: str
     frames: int
     watermark: bool
-    confidence: float
+    evidence: float  # z: about 0 ± 1 on unmarked video (see watermark._read_view)
     consent_id: str | None
     consent_status: str  # "active" | "revoked" | "unknown id" | "-"
     c2pa: str
     c2pa_valid: bool = False
+    rescaled_to: int = 0  # the mark was read on the picture scaled back to this size
 
     def lines(self) -> list[str]:
-        mark = (f"found (confidence {self.confidence:.2f})" if self.watermark
+        where = (f", read scaled back to {self.rescaled_to}×{self.rescaled_to}"
+                 if self.rescaled_to else "")
+        mark = (f"found (evidence {self.evidence:.0f}σ{where})" if self.watermark
                 else "not found")
         return [f"file:       {self.path} ({self.frames} frame(s) read)",
                 f"watermark:  {mark}",
@@ -54,18 +57,17 @@ def _frames(path: Path) -> list[np.ndarray]:
         raise InputError(f"not a video or image file: {path.name}") from None
 
 
-def _identify(payload: bytes) -> tuple[str | None, str]:
-    from companion.consent.bundled import bundled_names
-    from companion.consent.registry import ConsentRegistry
-
-    for name in bundled_names():
-        if watermark.payload_for(f"bundled:{name}") == payload:
-            return f"bundled:{name}", "active"
-    with ConsentRegistry() as reg:
-        for rec in reg.records():
-            if watermark.payload_for(rec.consent_id) == payload:
-                return rec.consent_id, "revoked" if rec.revoked else "active"
-    return "c_" + payload.hex(), "unknown id"
+def _identify(reading: watermark.Reading, ids: dict[str, str]) -> tuple[str | None, str]:
+    if not reading.found:
+        return None, "-"
+    if reading.consent_id:
+        return reading.consent_id, ids[reading.consent_id]
+    if not reading.payload:
+        return None, "marked, but the id it carries could not be read"
+    for cid, status in ids.items():
+        if watermark.payload_for(cid) == reading.payload:
+            return cid, status
+    return "c_" + reading.payload.hex(), "unknown id"
 
 
 def verify_file(path: str | Path) -> Report:
@@ -73,13 +75,18 @@ def verify_file(path: str | Path) -> Report:
     if not p.is_file() or p.stat().st_size == 0:
         raise InputError(f"nothing to verify: {p}")
     frames = _frames(p)
-    reading = watermark.read(frames)
-    cid, status = _identify(reading.payload) if reading.found else (None, "-")
+    from companion.consent.registry import ConsentRegistry
+
+    with ConsentRegistry() as reg:
+        ids = reg.mark_ids()
+    reading = watermark.read(frames, list(ids))
+    cid, status = _identify(reading, ids)
     from companion.consent.provenance import read_manifest
 
     m = read_manifest(p)
     c2pa = m.summary()
     if m.valid and m.consent_id and cid and m.consent_id != cid:
         c2pa += f" — but it names consent {m.consent_id}, the watermark {cid}"
-    return Report(str(p), len(frames), reading.found, reading.confidence, cid, status, c2pa,
-                  m.valid)
+    return Report(str(p), len(frames), reading.found,
+                  max(reading.presence, reading.match), cid, status, c2pa,
+                  m.valid, reading.side)

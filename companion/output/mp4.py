@@ -82,15 +82,17 @@ class Mp4Writer:
 
 
 def rewrite_frames(src: str | Path, dst: str | Path, fn: Callable[[np.ndarray], np.ndarray],
-                   crf: int = 20) -> Path:
-    """Copy the mp4 `src` to `dst` with every video frame passed through `fn` (RGB in, RGB out)
-    and re-encoded; the audio packets are copied as they are. For work too slow to do while a
-    recording runs in real time (the watermark on `chat` exports)."""
+                   crf: int = 20, size: tuple[int, int] | None = None) -> Path:
+    """Copy the mp4 `src` to `dst` with every video frame passed through `fn` (RGB in, RGB out,
+    `size` = (width, height) when it resizes) and re-encoded; the audio packets are copied as
+    they are. For work too slow to do while a recording runs in real time (the watermark on
+    `chat` exports)."""
     dst = Path(dst)
     with av.open(str(src)) as i, av.open(str(dst), mode="w") as o:
         vin = i.streams.video[0]
         v = o.add_stream("libx264", rate=vin.average_rate or Fraction(25, 1))
-        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
+        v.width, v.height = size or (vin.width, vin.height)
+        v.pix_fmt = "yuv420p"
         v.options = {"crf": str(crf), "preset": "veryfast"}
         ain = i.streams.audio[0] if i.streams.audio else None
         a = o.add_stream_from_template(ain) if ain is not None else None
