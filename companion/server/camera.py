@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ class CameraLink:
         self._puppet: Puppet | None = None
         self._job: asyncio.Task[None] | None = None
         self._state = "off"
+        self._arrived: dict[float, float] = {}  # capture time → when it reached the server
 
     @property
     def on(self) -> bool:
@@ -55,6 +57,9 @@ class CameraLink:
         if self._job is not None and not self._job.done():
             return
         tag, rgb = P.parse_camera(data)  # a bad frame is the client's error, said at once
+        self._arrived[tag] = time.monotonic()
+        if len(self._arrived) > 64:
+            del self._arrived[next(iter(self._arrived))]
         self._job = asyncio.create_task(self._track(self._puppet, tag, rgb), name="camera")
 
     async def _track(self, puppet: Puppet, tag: float, rgb: Any) -> None:
@@ -66,6 +71,11 @@ class CameraLink:
             return
         self.live.drive(params, tag)
         self._say("driving")
+
+    def lag(self, tag: float) -> float | None:
+        """How long ago the camera frame captured at `tag` reached the server."""
+        t = self._arrived.get(tag)
+        return None if t is None else time.monotonic() - t
 
     def _say(self, state: str) -> None:
         if state != self._state:

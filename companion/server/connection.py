@@ -26,6 +26,7 @@ from companion.pipeline import cancel_all
 from companion.practice import PracticeSession
 from companion.server import protocol as P
 from companion.server.camera import CameraLink
+from companion.server.recording import RecordingLink, Recordings
 from companion.session import VoiceSession
 
 log = logging.getLogger("companion.server")
@@ -76,8 +77,10 @@ class Closed(Exception):
 
 class Connection:
     def __init__(self, ws: WebSocket, sid: int, limits: ConnectionLimits,
-                 make: Callable[[P.Hello], tuple[VoiceSession, LiveFace]]) -> None:
+                 make: Callable[[P.Hello], tuple[VoiceSession, LiveFace]],
+                 recordings: Recordings | None = None) -> None:
         self.ws = ws
+        self.recordings = recordings or Recordings()
         self.sid = sid
         self.limits = limits
         self.make = make
@@ -89,6 +92,7 @@ class Connection:
         self._audio = RateLimit(MIC_RATE * limits.max_audio_speed)
         self._told_dropped = -1e9  # when the client was last told its audio was dropped
         self.camera: CameraLink | None = None
+        self.recording: RecordingLink | None = None
 
     async def run(self) -> None:
         """The whole conversation; returns when it is over, whoever ended it."""
@@ -99,6 +103,7 @@ class Connection:
             return
         session.listener = self._listen
         self.camera = CameraLink(live, self._listen)
+        self.recording = RecordingLink(self.recordings, live, self._listen, self.camera.lag)
         tasks: list[asyncio.Task[None]] = []
         try:
             await session.start()
@@ -119,6 +124,7 @@ class Connection:
         finally:
             live.close()
             await cancel_all(tasks)
+            await self.recording.close()
             await self.camera.close()
             await session.stop()
             _report_bugs(tasks)
@@ -185,6 +191,8 @@ class Connection:
             # A repeated picture is not sent: the page keeps showing the last one.
             jpeg = None if frame.repeat else await asyncio.to_thread(
                 encode_jpeg, frame.video.image, quality)
+            if self.recording is not None:
+                self.recording.frame(frame)
             if self._peer_gone():
                 raise Closed  # the disconnect may still be queued behind microphone audio
             try:
@@ -260,10 +268,14 @@ class Connection:
             if not self._audio.allow(len(samples)):
                 self._audio_dropped()
                 return
+            if self._camera().on:
+                # the user is acting for the camera, not talking to the avatar; while it
+                # records, this is the puppet's voice
+                if self.recording is not None:
+                    self.recording.voice(samples)
+                return
             if not self.handsfree and not self.talking:
                 return  # push-to-talk: the mic counts only while held
-            if self._camera().on:
-                return  # the user is acting for the camera, not talking to the avatar
             if self.ended or (isinstance(session, PracticeSession) and session.paused):
                 return  # a time out, or the practice is over
             self._pending = np.concatenate([self._pending, samples])
@@ -304,7 +316,17 @@ class Connection:
                 session.live.clear_buffer()  # the avatar stops talking: the user drives it now
                 await self._camera().start()
             else:
+                if self.recording is not None:
+                    self.recording.stop()
                 await self._camera().stop()
+        elif isinstance(m, P.Record):
+            if self.recording is None or not self._camera().on:
+                raise P.ProtocolError("recording is for the camera-driven face: turn the camera "
+                                      "on first")
+            if m.on:
+                self.recording.start()
+            else:
+                self.recording.stop()
         elif isinstance(m, P.Ping):
             await self._send_text(P.event("pong", t=m.t, server=time.time()))
         elif isinstance(m, P.Hello):

@@ -36,7 +36,7 @@ MAX_TEXT = 2000  # characters of typed text
 UVICORN_WS: dict[str, Any] = {"ws": "websockets-sansio", "ws_max_size": MAX_MESSAGE + 1024,
                               "ws_per_message_deflate": False}
 CLIENT_TYPES = ("hello", "text", "ptt", "mode", "ping", "pause", "resume", "end", "speak", "stop",
-                "play", "prepare", "camera")
+                "play", "prepare", "camera", "record")
 MAX_PREPARE = 60  # phrases the aid may ask to have synthesised ahead at once
 MAX_DEPTH = 4  # client messages are flat objects; deeper nesting is refused before parsing
 MAX_DIGITS = 18  # longer numbers are refused (no float overflow, no slow big ints)
@@ -127,8 +127,15 @@ class Camera:
     on: bool
 
 
+@dataclass(frozen=True)
+class Record:
+    """Record the camera-driven face with the user's microphone (on), or stop and save (off)."""
+
+    on: bool
+
+
 ClientMessage = (Hello | Typed | PushToTalk | Mode | Ping | Pause | Resume | End | Speak | Hush
-                 | Play | Prepare | Camera)
+                 | Play | Prepare | Camera | Record)
 
 
 def nesting(raw: str) -> int:
@@ -226,6 +233,8 @@ def parse_text(raw: str) -> ClientMessage:
             return Pause(bool(msg["on"]))
         if kind == "camera":
             return Camera(bool(msg["on"]))
+        if kind == "record":
+            return Record(bool(msg["on"]))
         if kind == "resume":
             return Resume()
         if kind == "end":

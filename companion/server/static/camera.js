@@ -1,14 +1,17 @@
 // "Drive with my camera": webcam frames, downscaled to 320×240 JPEG and sent at most 25 times a
 // second (never more than two on their way), make the avatar copy the user's head, face and
-// eyes. The frames go to this server only; nothing is recorded. The avatar is drawn as each
-// driven frame arrives (app.js), and the camera stops cleanly when the user or the browser
-// stops it.
+// eyes. The frames go to this server only; nothing is recorded unless the user presses "Record
+// with my voice": then the server writes the driven avatar with the microphone's audio (which,
+// while the camera drives, is the avatar's voice, not a turn in the conversation) and offers the
+// file for download until the page is left. The avatar is drawn as each driven frame arrives
+// (app.js), and the camera stops cleanly when the user or the browser stops it.
 "use strict";
 (() => {
   const CAMERA = 4, W = 320, H = 240, EVERY_MS = 40, QUALITY = 0.7;
   const $ = (id) => document.getElementById(id);
   const stats = window.__companion;
-  Object.assign(stats, { cameraOn: false, cameraSent: 0, cameraState: "off", drivenFps: [] });
+  Object.assign(stats, { cameraOn: false, cameraSent: 0, cameraState: "off", drivenFps: [],
+                         recording: "off", recordingUrl: null });
   const grab = document.createElement("canvas");
   grab.width = W; grab.height = H;
   const gx = grab.getContext("2d");
@@ -16,9 +19,45 @@
   const SAY = { calibrating: "Look at the camera with a relaxed face…", driving: "The avatar follows your face.",
                 no_face: "No face in view: the avatar waits.", off: "" };
 
+  const RECORDING = { on: "Recording: your voice and the avatar's face go into the file.",
+                      saving: "Saving the video (watermarking and signing it)…", off: "" };
+  const withToken = (url) => {
+    const token = new URLSearchParams(location.search).get("token");
+    return token ? url + "?token=" + encodeURIComponent(token) : url;
+  };
+
   function show(on) {
     $("camera").setAttribute("aria-pressed", String(on));
     $("camera").textContent = on ? "Stop the camera" : "Drive with my camera";
+    $("record").hidden = !on;
+    if (!on) showRecording("off");
+  }
+
+  function showRecording(state) {
+    const on = state === "on";
+    $("record").setAttribute("aria-pressed", String(on));
+    $("record").textContent = on ? "Stop recording" : "Record with my voice";
+    if (state in RECORDING && (state !== "off" || stats.recording !== "saving")) {
+      $("record-state").textContent = RECORDING[state];
+    }
+  }
+
+  function onRecording(m) {
+    stats.recording = m.state;
+    if (m.state === "ready") {
+      const link = $("record-file");
+      link.href = withToken(m.url);
+      link.textContent = `Download the recording (${Math.round(m.seconds)} s)`;
+      link.hidden = false;
+      stats.recordingUrl = link.href;
+      $("record-state").textContent = "";
+    } else if (m.state === "failed") {
+      $("record-state").textContent = "";
+      window.companionShowError("The recording could not be saved: " + m.message);
+    } else {
+      if (m.state === "on") $("record-file").hidden = true;
+      showRecording(m.state);
+    }
   }
 
   async function start() {
@@ -75,6 +114,10 @@
   }
 
   $("camera").onclick = () => (stats.cameraOn ? stop() : start());
+  $("record").onclick = () => {
+    if (stats.recording === "saving") return;
+    window.companionSend({ type: "record", on: stats.recording !== "on" });
+  };
   // the camera drives a conversation only: not the aid, not a practice
   $("mode-pick").addEventListener("change", () => {
     const conversation = $("mode-pick").value === "companion";
@@ -85,6 +128,7 @@
   window.onCompanionEvent = (m) => {
     if (prior) prior(m);
     if (m.type === "camera") { stats.cameraState = m.state; $("camera-state").textContent = SAY[m.state] || ""; }
+    if (m.type === "recording") onRecording(m);
     if (m.type === "ready" && stats.cameraOn) window.companionSend({ type: "camera", on: true });  // a reconnect
   };
   window.companionCamera = { start, stop };
