@@ -92,3 +92,23 @@ def test_the_tongue_tip_rises_for_l_t_d_n(mona: Rig) -> None:
     phones = [Phoneme("ɑ", 0.0, 0.2), Phoneme("l", 0.2, 0.3), Phoneme("ɑ", 0.3, 0.5)]
     m = mouth_curves(phones, np.array([0.1, 0.25]), lead=0.0)
     assert m[1, 4] > 0.6 and m[0, 4] < 0.3
+
+
+def test_the_mouths_inside_takes_the_portraits_texture(data: Path) -> None:
+    """A painting's mouth is painted and a photo's photographic: the painted interior carries
+    the cheeks' own grain (within a factor of two; before, the Mona Lisa's and the photo's
+    read 0.15-0.2 of it); a flat-shaded drawing's is flat fills, like the drawing."""
+    from companion.avatars import resolve
+    from companion.bench.mouth import interior_texture
+
+    img = load_image(data / "biden.jpg")
+    rigs = {"photo": build_rig(img, recorded_consent(img))}
+    for name in ("mona-lisa", "difficult-lesson", "toonhead"):
+        a = resolve(name)
+        rigs[name] = build_rig(a.image, a.consent)
+    for name, rig in rigs.items():
+        t = interior_texture(rig)
+        if name == "toonhead":
+            assert t["cheeks"] < 0.1 and t["mouth_inside"] < 0.1, t
+        else:
+            assert 0.5 * t["cheeks"] - 0.2 <= t["mouth_inside"] <= 2 * t["cheeks"] + 0.2, (name, t)

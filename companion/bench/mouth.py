@@ -190,6 +190,32 @@ def sheet_row(rig: Rig, frames: list[np.ndarray], rest: np.ndarray,
     return np.concatenate(cells, axis=1)
 
 
+def interior_texture(rig: Rig) -> dict[str, float]:
+    """The fine texture (grain.noise_level) of the painted inside of a wide-open mouth and of
+    the portrait's cheeks: a painting's or a photo's interior should carry about the cheeks'
+    grain, a flat drawing's none."""
+    from companion.face.eyes import CHEEK_POINTS
+    from companion.face.grain import noise_level
+    from companion.face.params import INDEX, NAMES
+    from companion.face.render import CpuRenderer
+
+    r = CpuRenderer(rig)
+    p = np.zeros(len(NAMES), np.float32)
+    p[INDEX["jaw"]] = 1.0
+    img = r.render(p)
+    main, _ = r.vertices(p)
+    poly = np.concatenate([main[list(T.INNER_UPPER)], main[list(T.INNER_LOWER)][::-1]])
+    filled = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(filled, [np.round(poly[:, :2]).astype(np.int32)], (1,))
+    inside = cv2.erode(filled, np.ones((5, 5), np.uint8)).astype(bool)  # not the lips' edge
+    cheeks = np.zeros(img.shape[:2], bool)
+    half = max(2, round(0.06 * rig.iod))
+    for x, y in np.round(rig.landmarks[list(CHEEK_POINTS), :2]).astype(int):
+        cheeks[max(y - half, 0):y + half, max(x - half, 0):x + half] = True
+    return {"mouth_inside": round(noise_level(img, inside), 2),
+            "cheeks": round(noise_level(rig.image, cheeks), 2)}
+
+
 def one_avatar(name: str, speech: engine.Speech) -> tuple[dict[str, Any], np.ndarray]:
     av = resolve(name)
     rig = build_rig(av.image, av.consent)
@@ -199,7 +225,8 @@ def one_avatar(name: str, speech: engine.Speech) -> tuple[dict[str, Any], np.nda
     params = engine.plan(speech, speech.duration, opts)
     frames = list(engine.frames(rig, params, opts))
     track = measure(frames)
-    row = {"avatar": name, **score_phones(speech.phonemes, track, rest_track, opts.fps)}
+    row = {"avatar": name, **score_phones(speech.phonemes, track, rest_track, opts.fps),
+           "texture": interior_texture(rig)}
     calm = rest[int(np.nanargmin(rest_track.opening))]  # not mid-blink or mid-breath
     return row, sheet_row(rig, frames, calm, speech.phonemes, track, opts.fps)
 
@@ -221,7 +248,9 @@ def run(out_dir: Path, data: Path, avatars: tuple[str, ...] = AVATARS,
               f", /f v/ lip tucked {row['labiodental_tucked']:.0%}"
               f" (of {row['counts']}; in function words "
               f"{row['function_word_vowels_opened']:.0%}); opening p50/p90/max "
-              f"{row['opening_p50_p90_max']}, width range {row['width_range']:.0%}")
+              f"{row['opening_p50_p90_max']}, width range {row['width_range']:.0%}; texture "
+              f"inside the mouth {row['texture']['mouth_inside']} (cheeks "
+              f"{row['texture']['cheeks']})")
     mona = resolve("mona-lisa")
     rig = build_rig(mona.image, mona.consent)
     sync = [lipsync(rig, data / c) for c in ("jfk.flac", "en_librispeech_198-209-0000_female.ogg")

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from companion.face import topology as T
+from companion.face.grain import TILE, skin_grain
 from companion.face.params import INDEX
 
 if TYPE_CHECKING:  # rig imports the renderer's modules; only the type is needed here
@@ -97,6 +98,11 @@ class Painter:
             # may have caught the white of the eye, which a drawing paints right up to the line)
             ink = min(self.lash.values(), key=lambda c: float(c.sum()))
             self.lash = {"a": ink, "b": ink}
+        # The portrait's style: its own fine texture laid over the painted interior (a painting's
+        # mouth is painted, a photo's photographic); a flat-shaded drawing's interior is flat
+        # fills, like the rest of it.
+        self.flat = self.flat_lids
+        self.grain = None if self.flat else skin_grain(rig.image, rig.landmarks, rig.iod)
         self.rest_lid_gap = {
             "a": float(np.mean(src[list(T.EYE_A_LOWER), 1] - src[list(T.EYE_A_UPPER), 1])),
             "b": float(np.mean(src[list(T.EYE_B_LOWER), 1] - src[list(T.EYE_B_UPPER), 1])),
@@ -129,8 +135,8 @@ class Painter:
         rx = max(0.5 * self.mouth_w, 1.0)
         ry = max(0.5 * (mid_lo - mid_up), 1.0)
         d = np.sqrt(((xs - cx) / rx) ** 2 + ((ys - 0.5 * (mid_up + mid_lo)) / (ry * 1.6)) ** 2)
-        t = np.clip(d, 0, 1)[..., None]
-        patch = self.cavity_deep * (1 - t) + self.cavity_edge * t
+        t = np.full_like(d, 0.4) if self.flat else np.clip(d, 0, 1)
+        patch = self.cavity_deep * (1 - t[..., None]) + self.cavity_edge * t[..., None]
         # Tongue: low in the cavity, visible when the jaw drops; for /l t d n θ ð/ its tip rises
         # to the upper teeth (drawn before them, so they overlap it) and narrows.
         up_t = float(np.clip(tongue_up, 0.0, 1.0))
@@ -143,14 +149,22 @@ class Painter:
         cv2.ellipse(tongue, tongue_c, tongue_ax, 0, 0, 360, (255,), -1, cv2.LINE_AA, SHIFT)
         ta = (tongue.astype(np.float32) / 255.0)[..., None]
         shade = np.clip(1.0 - (ys - mid_lo + 0.16 * self.iod) / (0.3 * self.iod), 0.6, 1.0)
+        if self.flat:
+            shade[:] = 0.85
         patch = patch * (1 - ta) + (self.tongue * shade[..., None]) * ta
         # Lower teeth sit on the jaw, upper teeth hang under the upper lip.
         self._teeth(patch, lo, origin, down=False, height=0.035 * self.iod, half=0.24, dim=0.62)
         self._teeth(patch, up, origin, down=True, height=0.06 * self.iod, half=0.3, dim=0.88)
-        # Soft inner shadow where the lips meet the cavity gives depth instead of a sticker edge.
-        edge = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.012 * self.iod)).astype(np.float32)
-        inner = np.clip((edge / 255.0 - 0.5) * 2.0, 0, 1)[..., None]
-        patch = patch * (0.7 + 0.3 * inner)
+        if not self.flat:
+            # Soft inner shadow where the lips meet the cavity: depth instead of a sticker edge.
+            edge = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.012 * self.iod)).astype(np.float32)
+            inner = np.clip((edge / 255.0 - 0.5) * 2.0, 0, 1)[..., None]
+            patch = patch * (0.7 + 0.3 * inner)
+        if self.grain is not None:
+            # anchored to the mouth, so the texture moves with it rather than over it
+            gy = (np.arange(h) + y0 - round(mid_up)) % TILE
+            gx = (np.arange(w) + x0 - round(cx)) % TILE
+            patch = patch + self.grain[np.ix_(gy, gx)][..., None]
         alpha = (mask.astype(np.float32) / 255.0 * weight)[..., None]
         region = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + patch * alpha + 0.5, 0, 255
@@ -191,6 +205,12 @@ class Painter:
         cv2.fillPoly(m, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
         if not m.any():
             return
+        # Teeth further in shadow also pick up the mouth's warm light.
+        base = self.teeth * dim + self.tongue * (1.0 - dim) * 0.6
+        if self.flat:  # a drawing's teeth: one flat colour
+            a = (m.astype(np.float32) / 255.0)[..., None]
+            patch[:] = patch * (1 - a) + base * a
+            return
         gx = np.arange(w, dtype=np.float32) + origin[0]
         gy = np.arange(h, dtype=np.float32)[:, None] + origin[1]
         side = np.clip(np.abs(gx - cx) / half_w, 0, 1)
@@ -202,8 +222,6 @@ class Painter:
         tooth_w = max(self.mouth_w * 0.13, 2.0)
         phase = np.abs(((gx - cx) / tooth_w + 0.5) % 1.0 - 0.5)
         gaps = np.where(phase > 0.46, 0.9, 1.0)[None, :]
-        # Teeth further in shadow also pick up the mouth's warm light.
-        base = self.teeth * dim + self.tongue * (1.0 - dim) * 0.6
         colour = base * (shade * gaps)[..., None]
         a = (m.astype(np.float32) / 255.0)[..., None]
         patch[:] = patch * (1 - a) + colour * a
