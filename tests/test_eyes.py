@@ -66,3 +66,26 @@ def test_a_photograph_keeps_its_detected_eyes(data: Path) -> None:
     img = load_image(data / "biden.jpg")
     rig = build_rig(img, recorded_consent(img))
     assert not eyes.flat_shaded(rig.image, rig.landmarks)
+
+
+def test_the_bench_reads_a_cartoon_blink_from_its_pixels() -> None:
+    """`bench reenact` counts a cartoon's blinks on the pixels (MediaPipe reads its shut eyes as
+    half open): open and shut must read apart with the head turned and moved too."""
+    from companion.bench.reenact_bench import DrawnEyes
+
+    rig = _rig("toonhead")
+    drawn = DrawnEyes(rig.image)
+    r = CpuRenderer(rig)
+    fa = FaceAnalyzer()
+    try:
+        for yaw in (0.0, 0.1):
+            read = []
+            for b in (0.0, 1.0):
+                p = np.zeros(len(NAMES), np.float32)
+                p[INDEX["blink_a"]] = p[INDEX["blink_b"]] = b
+                p[INDEX["yaw"]], p[INDEX["pitch"]] = yaw, -yaw / 2
+                img = r.render(p)
+                read.append(drawn.openness(img, fa.landmarks(img)[0]))
+            assert read[0] > 0.9 and read[1] < 0.3, (yaw, read)
+    finally:
+        fa.close()

@@ -29,11 +29,12 @@ import numpy as np
 from companion.avatars import resolve
 from companion.bench.quality import blink_onsets
 from companion.consent.identity import distance, identity
-from companion.face import driver, engine, reenact
+from companion.face import driver, engine, eyes, reenact
+from companion.face import topology as T
 from companion.face.landmarks import FaceAnalyzer
 from companion.face.motion import MotionControls, frame_times
 from companion.face.params import INDEX
-from companion.face.retarget import Scales, euler, fit_pose, frontalise, measures
+from companion.face.retarget import STABLE, Scales, euler, fit_pose, frontalise, measures
 from companion.face.rig import Rig, build_rig
 
 AVATARS = ("mona-lisa", "difficult-lesson", "toonhead")
@@ -69,6 +70,44 @@ def read(landmarks: np.ndarray, ref: int) -> Reading:
         gap[i], eyes[i] = m[0], 0.5 * (m[8] + m[9])
         angles[i] = euler(pose.rotation)
     return Reading(gap, eyes, angles)
+
+
+class DrawnEyes:
+    """Eye openness read from the pixels, for a flat-shaded drawing: MediaPipe reads a cartoon's
+    shut eye as half open whatever is drawn there, so each output frame's drawn eyes (found at
+    rest by `eyes.drawn_eye`, carried to the frame by a similarity fit of the expression-free
+    points) are checked for how much of them the lids cover with skin. 1 = open, about 0.14 at
+    a full blink (`tests/test_eyes.py`)."""
+
+    def __init__(self, portrait: np.ndarray) -> None:
+        fa = FaceAnalyzer()
+        try:
+            self.rest = fa.landmarks(portrait)[0]
+        finally:
+            fa.close()
+        self.skin = eyes.skin_lab(portrait, self.rest)
+        self.points: list[np.ndarray] = []  # each drawn eye's pixels (x, y) at rest
+        for contour, lower in ((T.EYE_A_CONTOUR, T.EYE_A_LOWER),
+                               (T.EYE_B_CONTOUR, T.EYE_B_LOWER)):
+            found = eyes.drawn_eye(portrait, self.rest, contour, lower, self.skin)
+            if found is not None:
+                mask, (x0, y0) = found
+                ys, xs = np.nonzero(mask)
+                self.points.append(np.stack([xs + x0, ys + y0], axis=1).astype(np.float32))
+
+    def openness(self, frame: np.ndarray, lm: np.ndarray) -> float:
+        if not self.points or np.isnan(lm[0, 0]):
+            return float("nan")
+        src = self.rest[list(STABLE), :2].astype(np.float32)
+        m, _ = cv2.estimateAffinePartial2D(src, lm[list(STABLE), :2].astype(np.float32))
+        if m is None:
+            return float("nan")
+        pts = np.concatenate(self.points) @ m[:, :2].T + m[:, 2]
+        h, w = frame.shape[:2]
+        xy = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
+        rgb = frame[xy[:, 1], xy[:, 0]].reshape(-1, 1, 3)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32).reshape(-1, 3)
+        return 1.0 - float((np.linalg.norm(lab - self.skin, axis=1) <= eyes.SKIN_DISTANCE).mean())
 
 
 def _r(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -109,14 +148,20 @@ def _identity(frames: list[np.ndarray], rig: Rig, driver_faces: list[np.ndarray]
             "closer_to_portrait": to_p < to_d, "frames": len(outs)}
 
 
-def compare(track: driver.DriverTrack, neutral: int, out_mp4: Path, fps: int
-            ) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Driver vs output, both read from landmarks; the output's frames are returned too."""
+def compare(track: driver.DriverTrack, neutral: int, out_mp4: Path, fps: int,
+            drawn: DrawnEyes | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Driver vs output, both read from landmarks (the output's eyes from its pixels when
+    `drawn` is given); the output's frames are returned too."""
     frames = _decode(out_mp4)
     out_times = frame_times(len(frames), fps)
     ref_out = int(np.argmin(np.abs(out_times - (track.times[neutral] + 0.5 / track.fps))))
     d = read(track.landmarks, neutral)
-    o = read(_landmarks(frames), ref_out)
+    out_lm = _landmarks(frames)
+    o = read(out_lm, ref_out)
+    if drawn is not None:
+        o = Reading(o.gap, np.array([drawn.openness(f, lm) for f, lm in zip(frames, out_lm,
+                                                                             strict=True)]),
+                    o.angles)
     shown = track.times + 0.5 / track.fps
 
     def at_driver(x: np.ndarray) -> np.ndarray:
@@ -136,6 +181,7 @@ def compare(track: driver.DriverTrack, neutral: int, out_mp4: Path, fps: int
         "roll_r": _r(d.angles[:, 2], at_driver(o.angles[:, 2])),
         "driver_blinks": len(d_blinks), "blinks_reproduced": hits,
         "output_blinks": len(o_blinks),
+        "output_eyes_read_from": "drawn-eye pixels" if drawn is not None else "landmarks",
         "output_face_found": round(float(np.mean(~np.isnan(o.gap))), 3),
         "driver_mouth_range": round(float(np.nanpercentile(d.gap, 95) -
                                           np.nanpercentile(d.gap, 5)), 3),
@@ -247,7 +293,8 @@ def _one(drv: Driver, neutral: int, name: str, fps: int, tmp: Path
     params = reenact.plan(track, rig, fps, neutral_at=float(track.times[neutral]))
     out = reenact.write(rig, track, params, tmp / f"{name}.mp4",
                         engine.RenderOptions(fps=fps).validate())
-    row, frames = compare(track, neutral, out, fps)
+    drawn = DrawnEyes(rig.image) if rig.meta.get("flat_shaded") else None
+    row, frames = compare(track, neutral, out, fps, drawn)
     picks = np.linspace(0, track.duration * 0.95, 4)
     row["identity"] = _identity(frames, rig, [drv.frame_at(float(t)) for t in picks])
     if drv.known is not None:
