@@ -29,33 +29,33 @@
   function show(on) {
     $("camera").setAttribute("aria-pressed", String(on));
     $("camera").textContent = on ? "Stop the camera" : "Drive with my camera";
-    $("record").hidden = !on;
+    $("puppet-record").hidden = !on;
     if (!on) showRecording("off");
   }
 
   function showRecording(state) {
     const on = state === "on";
-    $("record").setAttribute("aria-pressed", String(on));
-    $("record").textContent = on ? "Stop recording" : "Record with my voice";
+    $("puppet-record").setAttribute("aria-pressed", String(on));
+    $("puppet-record").textContent = on ? "Stop recording" : "Record with my voice";
     if (state in RECORDING && (state !== "off" || stats.recording !== "saving")) {
-      $("record-state").textContent = RECORDING[state];
+      $("puppet-record-state").textContent = RECORDING[state];
     }
   }
 
   function onRecording(m) {
     stats.recording = m.state;
     if (m.state === "ready") {
-      const link = $("record-file");
+      const link = $("puppet-record-file");
       link.href = withToken(m.url);
       link.textContent = `Download the recording (${Math.round(m.seconds)} s)`;
       link.hidden = false;
       stats.recordingUrl = link.href;
-      $("record-state").textContent = "";
+      $("puppet-record-state").textContent = "";
     } else if (m.state === "failed") {
-      $("record-state").textContent = "";
+      $("puppet-record-state").textContent = "";
       window.companionShowError("The recording could not be saved: " + m.message);
     } else {
-      if (m.state === "on") $("record-file").hidden = true;
+      if (m.state === "on") $("puppet-record-file").hidden = true;
       showRecording(m.state);
     }
   }
@@ -114,7 +114,7 @@
   }
 
   $("camera").onclick = () => (stats.cameraOn ? stop() : start());
-  $("record").onclick = () => {
+  $("puppet-record").onclick = () => {
     if (stats.recording === "saving") return;
     window.companionSend({ type: "record", on: stats.recording !== "on" });
   };
