@@ -115,3 +115,27 @@ def test_a_recording_carries_the_voice_on_the_faces_clock(server: LiveServer,  #
     assert np.median([label_score(f) for f in frames[::10]]) > 0.6
     # the file lasted as long as its conversation
     assert _get(server, str(state["url"]))[0] == 404
+
+
+def test_a_recording_stopped_at_once_says_so_and_keeps_nothing() -> None:
+    from types import SimpleNamespace
+
+    from companion.server.recording import RecordingLink, Recordings
+
+    store = Recordings()
+    heard: list[dict[str, object]] = []
+    live = SimpleNamespace(fps=25, rig=SimpleNamespace(size=256, consent_id="bundled:mona-lisa"))
+
+    async def run() -> None:
+        link = RecordingLink(store, live, heard.append, lambda tag: None)  # type: ignore[arg-type]
+        link.start()
+        link.stop()
+        await link.close()
+
+    try:
+        asyncio.run(run())
+        assert [e["state"] for e in heard] == ["on", "failed"], heard
+        assert "nothing was recorded" in str(heard[1]["message"])
+        assert list(store.root.iterdir()) == []
+    finally:
+        store.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import secrets
 import shutil
@@ -42,6 +43,7 @@ from companion.server.protocol import ProtocolError
 MIC_RATE = 16000
 MAX_SECONDS = 300.0  # a recording stops itself after five minutes
 BACKLOG = 50  # frames waiting for the encoder; past this, frames are dropped (and refilled)
+log = logging.getLogger(__name__)
 _STOP = object()
 DESCRIPTION = ("portrait driven live by the user's camera (face tracking); the voice is the "
                "user's own microphone")
@@ -227,16 +229,26 @@ class RecordingLink:
 
     def stop(self) -> None:
         rec, self._rec = self._rec, None
-        if rec is not None:
-            self.listen({"type": "recording", "state": "saving",
-                         "seconds": round(rec.seconds, 1)})
-            self._saving = asyncio.create_task(self._save(rec, self._name), name="recording")
+        if rec is None:
+            return
+        if rec.frames == 0:
+            self._saving = asyncio.create_task(asyncio.to_thread(rec.discard))
+            self.listen({"type": "recording", "state": "failed",
+                         "message": "nothing was recorded (it was stopped at once)"})
+            return
+        self.listen({"type": "recording", "state": "saving", "seconds": round(rec.seconds, 1)})
+        self._saving = asyncio.create_task(self._save(rec, self._name), name="recording")
 
     async def _save(self, rec: PuppetRecording, name: str) -> None:
         try:
             path = await asyncio.to_thread(rec.finish)
         except (CompanionError, OSError, av.error.FFmpegError) as e:
             self.listen({"type": "recording", "state": "failed", "message": str(e)})
+            return
+        except Exception as e:  # a bug: the page is told, and the log has it
+            log.exception("saving a recording failed")
+            self.listen({"type": "recording", "state": "failed",
+                         "message": f"the recording could not be saved ({type(e).__name__})"})
             return
         self.store.publish(name, path)
         self._mine.append(name)
