@@ -141,3 +141,24 @@ def test_a_recording_stopped_at_once_says_so_and_keeps_nothing() -> None:
         assert list(store.root.iterdir()) == []
     finally:
         store.close()
+
+
+def test_a_recording_keeps_the_wall_clock_when_frames_come_late_or_in_a_burst(
+        tmp_path: Path) -> None:
+    """A server that falls behind sends frames late and then in a burst: the file still runs
+    on the wall clock (the voice's), the last picture held over the gap, the burst thinned."""
+    from companion.server.recording import PuppetRecording
+
+    now = [100.0]
+    rec = PuppetRecording(tmp_path / "r.mp4", 256, 25, "bundled:mona-lisa", clock=lambda: now[0])
+    frame = np.zeros((256, 256, 3), np.uint8)
+    for k in range(25):  # 1 s at 12.5 frames a second
+        rec.frame(frame + k, None)
+        now[0] += 0.08
+    for _ in range(10):  # then ten at once (t = 2 s)
+        rec.frame(frame, None)
+    now[0] += 1.0
+    rec.frame(frame, None)  # and one after a second's silence (t = 3 s)
+    assert rec.frames == 76  # frames 0 … 75: three seconds at 25 a second
+    out = rec.finish()
+    assert len(list(video_frames(out))) == 76

@@ -88,7 +88,9 @@ class Recordings:
 class PuppetRecording:
     """One recording: frames and voice in, a signed, watermarked mp4 out (`finish`)."""
 
-    def __init__(self, path: Path, size: int, fps: int, consent_id: str) -> None:
+    def __init__(self, path: Path, size: int, fps: int, consent_id: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self.path = path
         self.raw = path.with_suffix(".raw.mp4")
         self.fps = fps
@@ -110,22 +112,35 @@ class PuppetRecording:
 
     def frame(self, image: np.ndarray, lag: float | None) -> None:
         """A frame as it is sent to the page; `lag`: how long ago the camera frame whose pose
-        it shows reached the server (None when it is not driven)."""
+        it shows reached the server (None when it is not driven).
+
+        The file keeps the wall clock, as the voice does: a frame sent late (a server that
+        fell behind) is preceded by the last picture shown again, and frames sent in a burst
+        to catch up go in at their time, the extra ones left out."""
+        now = self.clock()
         if self._first_frame_t is None:
-            self._first_frame_t = time.monotonic()
+            self._first_frame_t = now
+        due = round((now - self._first_frame_t) * self.fps)  # this frame's place in the file
+        if self.frames > due:
+            return  # a catch-up burst: its place is taken
+        while self.frames < due:
+            self._put(None)
         if self._queue.qsize() >= BACKLOG:
             self.dropped += 1
-            self._queue.put(None)  # the encoder shows the last picture again
+            self._put(None)  # the encoder shows the last picture again
         else:
-            self._queue.put(image)
-        self.frames += 1
+            self._put(image)
         if lag is not None:
             self.lags.append(lag)
+
+    def _put(self, image: np.ndarray | None) -> None:
+        self._queue.put(image)
+        self.frames += 1
 
     def voice(self, samples: np.ndarray) -> None:
         """Microphone audio (16 kHz) as it arrives."""
         if self._voice_t0 is None:
-            self._voice_t0 = time.monotonic() - len(samples) / MIC_RATE
+            self._voice_t0 = self.clock() - len(samples) / MIC_RATE
         self._voice.append(samples)
 
     def _encode(self) -> None:
