@@ -277,7 +277,9 @@ class RecordingLink:
         if rec is not None:
             await asyncio.to_thread(rec.discard)
         if self._saving is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self._saving
+            # waits without taking over the save's outcome (it reports its own failures);
+            # a cancellation of this conversation's ending still goes through (issue 15), and
+            # then the files go with the folder when the server stops
+            await asyncio.wait([self._saving])
         for name in self._mine:
             self.store.drop(name)
