@@ -89,19 +89,18 @@ class Painter:
         self.teeth = np.clip(0.75 * ivory + 0.25 * skin, 0, 255) * min(
             1.0, 0.5 + float(skin.mean()) / 255.0)
         self.lid = {"a": rig.colour("lid_a"), "b": rig.colour("lid_b")}
-        # A flat-shaded drawing's lid is one flat colour: mirrored texture would bring the
-        # outline and the brow down into a tall drawn eye.
-        self.flat_lids = bool(rig.meta.get("flat_shaded", False))
+        # A flat-shaded drawing is painted in its own style: its lid one flat colour (mirrored
+        # texture would bring the outline and the brow down into a tall drawn eye), its mouth's
+        # inside flat fills.
+        self.flat = bool(rig.meta.get("flat_shaded", False))
         self.lash = {"a": rig.colour("lash_a"), "b": rig.colour("lash_b")}
-        if self.flat_lids:
-            # ...and inked in its outline's colour: of the two lash samples, the darker (one
+        if self.flat:
+            # Its lid line is inked in the outline's colour: of the two lash samples the darker (one
             # may have caught the white of the eye, which a drawing paints right up to the line)
             ink = min(self.lash.values(), key=lambda c: float(c.sum()))
             self.lash = {"a": ink, "b": ink}
-        # The portrait's style: its own fine texture laid over the painted interior (a painting's
-        # mouth is painted, a photo's photographic); a flat-shaded drawing's interior is flat
-        # fills, like the rest of it.
-        self.flat = self.flat_lids
+        # Any other portrait's own fine texture is laid over the painted interior (a painting's
+        # mouth is painted, a photo's photographic).
         self.grain = None if self.flat else skin_grain(rig.image, rig.landmarks, rig.iod)
         self.rest_lid_gap = {
             "a": float(np.mean(src[list(T.EYE_A_LOWER), 1] - src[list(T.EYE_A_UPPER), 1])),
@@ -258,7 +257,7 @@ class Painter:
             patch = np.asarray(cv2.GaussianBlur(patch, (0, 0), sigmaX=0.6,
                                                 sigmaY=max(1.0, 0.02 * self.iod)), np.float32)
             patch = (np.broadcast_to(self.lid[key], patch.shape).astype(np.float32)
-                     if self.flat_lids else 0.7 * patch + 0.3 * self.lid[key])
+                     if self.flat else 0.7 * patch + 0.3 * self.lid[key])
             patch *= (1.0 - 0.1 * t)[..., None]
             lash = np.zeros((h, w), np.uint8)
             thick = max(1, round(0.015 * self.iod))
