@@ -105,9 +105,10 @@ def _corners_onto(lm: np.ndarray, corners: tuple[int, int], white: np.ndarray,
             lm[c, 0], lm[c, 1] = x, y
 
 
-def fit_drawn_eyes(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Landmarks with a cartoon's lower lids and irises on its eyes as drawn (else unchanged)."""
-    if not flat_shaded(img, lm):
+def fit_drawn_eyes(img: np.ndarray, lm: np.ndarray, flat: bool | None = None) -> np.ndarray:
+    """Landmarks with a cartoon's lower lids and irises on its eyes as drawn (else unchanged).
+    `flat`: whether the picture is flat-shaded, when the caller has already asked."""
+    if not (flat_shaded(img, lm) if flat is None else flat):
         return lm
     out = lm.copy()
     skin = skin_lab(img, lm)

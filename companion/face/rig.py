@@ -255,7 +255,9 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
         lm = lm_src.copy()
         lm[:, :2] = lm_src[:, :2] @ m[:, :2].T + m[:, 2]
         lm[:, 2] *= float(np.sqrt(m[0, 0] ** 2 + m[0, 1] ** 2))
-    lm = mesh.clamp_iris(fit_drawn_eyes(img, mesh.uncross(lm.astype(np.float32))))
+    lm = mesh.uncross(lm.astype(np.float32))
+    flat = flat_shaded(img, lm)  # the cheeks it reads are not among the points the fit moves
+    lm = mesh.clamp_iris(fit_drawn_eyes(img, lm, flat))
     iod = _iod(lm)
     matte = (fa.matte(img) * 255).astype(np.uint8)
     extra_xyz, extra_w, extra_fixed = mesh.extra_points(lm, size, iod, matte)
@@ -270,7 +272,7 @@ def build_rig(src: LoadedImage, consent: ConsentRecord | None, size: int = 512,
               triangles=tris, hole_triangles=holes, basis=basis, matte=matte, iod=iod,
               pivot=pivot, meta={"source_sha256": src.sha256, "source_name": src.name,
                                  "transform": m.tolist(), "colours": _colours(img, lm),
-                                 "flat_shaded": flat_shaded(img, lm),
+                                 "flat_shaded": flat,
                                  "rig_version": RIG_VERSION})
     if use_cache:
         rig.save(path)
