@@ -13,11 +13,9 @@ from typing import Any
 import numpy as np
 
 from companion.audio.io import decode_audio, resample
-from companion.consent import watermark
-from companion.consent.provenance import sign_mp4
 from companion.face.live import LiveFace
 from companion.frames import AudioFrame
-from companion.output.mp4 import Mp4Writer, rewrite_frames
+from companion.output.mp4 import Mp4Writer, mark_and_sign
 from companion.session import VoiceSession
 
 CHUNK = 512
@@ -97,13 +95,7 @@ async def run_file_chat(session: VoiceSession, live: LiveFace, input_path: Path,
     mix[: len(user)] += 0.8 * user
     writer.write_audio(AudioFrame(samples=np.clip(mix, -1, 1), sample_rate=live.sample_rate))
     writer.close()
-    # An export like any other: watermarked frames and a signed C2PA manifest with the consent.
-    cid = live.rig.consent_id
-    try:
-        rewrite_frames(raw, out, lambda img: watermark.embed(img, cid))
-    finally:
-        raw.unlink(missing_ok=True)
-    sign_mp4(out, cid)
+    mark_and_sign(raw, out, live.rig.consent_id)
     turns = [r.as_dict() for r in session.records]
     doc = {"input": str(input_path), "video": out.name, "persona": session.persona.key,
            "llm": getattr(session.llm, "name", ""), "realtime": realtime,

@@ -113,3 +113,27 @@ def rewrite_frames(src: str | Path, dst: str | Path, fn: Callable[[np.ndarray], 
         for p in v.encode(None):
             o.mux(p)
     return dst
+
+
+def mark_and_sign(raw: Path, out: Path, consent_id: str, description: str | None = None,
+                  check: Callable[[], None] | None = None) -> Path:
+    """A recording written unmarked while it ran (a `chat`, a puppet recording), made an export
+    like any other: every frame watermarked — 12 ms a frame, too slow to do in real time — then
+    a signed C2PA manifest. `check` (it raises to refuse) runs before the watermark and again
+    before signing. `raw` goes in any case; on a failure nothing is left at `out`."""
+    from companion.consent import watermark
+    from companion.consent.provenance import DESCRIPTION, sign_mp4
+
+    try:
+        if check is not None:
+            check()
+        rewrite_frames(raw, out, lambda img: watermark.embed(img, consent_id))
+        if check is not None:
+            check()
+        sign_mp4(out, consent_id, description or DESCRIPTION)
+        return out
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        raw.unlink(missing_ok=True)

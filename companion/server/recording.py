@@ -32,12 +32,11 @@ import av
 import numpy as np
 
 from companion.audio.io import resample
-from companion.consent import watermark
 from companion.consent.gate import is_active
 from companion.errors import CompanionError, ConsentError
 from companion.face.live import LiveFace, TimedFrame
 from companion.frames import AudioFrame
-from companion.output.mp4 import Mp4Writer, rewrite_frames
+from companion.output.mp4 import Mp4Writer, mark_and_sign
 from companion.server.protocol import ProtocolError
 
 MIC_RATE = 16000
@@ -173,23 +172,15 @@ class PuppetRecording:
         try:
             self._writer.write_audio(self._voice_track())
             self._writer.close(sign=False)
-            if not is_active(self.consent_id):
-                raise ConsentError("the portrait's consent was revoked: the recording was "
-                                   "deleted")
-            rewrite_frames(self.raw, self.path,
-                           lambda img: watermark.embed(img, self.consent_id))
-            if not is_active(self.consent_id):  # checked again before signing
-                raise ConsentError("the portrait's consent was revoked: the recording was "
-                                   "deleted")
-            from companion.consent.provenance import sign_mp4
-
-            sign_mp4(self.path, self.consent_id, DESCRIPTION)
-            return self.path
         except BaseException:
-            self.path.unlink(missing_ok=True)
-            raise
-        finally:
             self.raw.unlink(missing_ok=True)
+            raise
+        return mark_and_sign(self.raw, self.path, self.consent_id, DESCRIPTION,
+                             check=self._still_consented)
+
+    def _still_consented(self) -> None:
+        if not is_active(self.consent_id):
+            raise ConsentError("the portrait's consent was revoked: the recording was deleted")
 
     def discard(self) -> None:
         """The conversation ended mid-recording: nothing is kept."""
