@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from companion.avatars import resolve
 from companion.consent import watermark
 from companion.face import engine
 from companion.face.rig import build_rig
+from companion.output.mp4 import Mp4Writer
 
 AVATARS = ("mona-lisa", "difficult-lesson", "toonhead")
 SECONDS = 3.0
@@ -44,19 +44,12 @@ COPIES: tuple[tuple[str, Transform | None, int], ...] = (
 
 
 def _encode(frames: list[np.ndarray], path: Path, crf: int) -> list[np.ndarray]:
+    """The frames through libx264 at `crf` (as exports are encoded) and decoded back."""
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as o:
-        v = o.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-        v.options = {"crf": str(crf), "preset": "veryfast"}
-        for i, img in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:v.height, :v.width]),
-                                           format="rgb24")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            for p in v.encode(f):
-                o.mux(p)
-        for p in v.encode(None):
-            o.mux(p)
+    h, w = h - h % 2, w - w % 2  # yuv420p wants even sides
+    with Mp4Writer(path, (w, h), 25, crf=crf) as out:
+        for img in frames:
+            out.write_frame(img[:h, :w])
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
