@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -50,8 +49,7 @@ def test_the_cartoon_blinks_over_its_drawn_eyes() -> None:
             assert found is not None
             mask, (x0, y0) = found
             h, w = mask.shape
-            lab = cv2.cvtColor(img[y0:y0 + h, x0:x0 + w], cv2.COLOR_RGB2LAB).astype(np.float32)
-            covered = float((np.linalg.norm(lab - skin, axis=2) <= eyes.SKIN_DISTANCE)[mask].mean())
+            covered = eyes.skin_share(img[y0:y0 + h, x0:x0 + w][mask], skin)
             assert lo <= covered <= hi, (b, covered)
 
 

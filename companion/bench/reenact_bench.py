@@ -105,9 +105,7 @@ class DrawnEyes:
         pts = np.concatenate(self.points) @ m[:, :2].T + m[:, 2]
         h, w = frame.shape[:2]
         xy = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
-        rgb = frame[xy[:, 1], xy[:, 0]].reshape(-1, 1, 3)
-        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32).reshape(-1, 3)
-        return 1.0 - float((np.linalg.norm(lab - self.skin, axis=1) <= eyes.SKIN_DISTANCE).mean())
+        return 1.0 - eyes.skin_share(frame[xy[:, 1], xy[:, 0]], self.skin)
 
 
 def _r(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -40,6 +40,14 @@ def skin_lab(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB), np.float32)[0, 0]
 
 
+def skin_share(rgb: np.ndarray, skin: np.ndarray) -> float:
+    """The share of these pixels (any shape, RGB last) that are the skin's colour: how much of
+    a drawn eye a closing lid covers."""
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb.reshape(-1, 1, 3)), cv2.COLOR_RGB2LAB)
+    near = np.linalg.norm(lab.reshape(-1, 3).astype(np.float32) - skin, axis=1) <= SKIN_DISTANCE
+    return float(near.mean()) if len(near) else 0.0
+
+
 def drawn_eye(img: np.ndarray, lm: np.ndarray, contour: tuple[int, ...], lower: tuple[int, ...],
                skin: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     """The drawn eye as a mask over a box around the detected one, with the box's origin."""
@@ -134,4 +142,5 @@ def fit_drawn_eyes(img: np.ndarray, lm: np.ndarray, flat: bool | None = None) ->
     return out
 
 
-__all__ = ["SKIN_DISTANCE", "drawn_eye", "fit_drawn_eyes", "flat_shaded", "skin_lab"]
+__all__ = ["SKIN_DISTANCE", "drawn_eye", "fit_drawn_eyes", "flat_shaded", "skin_lab",
+           "skin_share"]
