@@ -78,9 +78,9 @@ class Closed(Exception):
 class Connection:
     def __init__(self, ws: WebSocket, sid: int, limits: ConnectionLimits,
                  make: Callable[[P.Hello], tuple[VoiceSession, LiveFace]],
-                 recordings: Recordings | None = None) -> None:
+                 recordings: Recordings) -> None:
         self.ws = ws
-        self.recordings = recordings or Recordings()
+        self.recordings = recordings
         self.sid = sid
         self.limits = limits
         self.make = make
