@@ -114,7 +114,6 @@ def embed(rgb: np.ndarray, consent_id: str) -> np.ndarray:
 class Reading:
     found: bool  # a mark is there
     payload: bytes  # the 8 bytes it carries, when they could be read (else b"")
-    confidence: float  # mean |evidence| per bit relative to the flat-block strength
     presence: float = 0.0  # how far the bits' evidence stands above unmarked content (z)
     consent_id: str | None = None  # which of the ids it was asked about the mark names
     match: float = 0.0  # how well it lines up with that id (z)
@@ -191,19 +190,18 @@ def _read_view(means: np.ndarray, candidates: Sequence[str], side: int) -> Readi
     counts = np.maximum(np.bincount(owner, minlength=BITS), 1)
     votes = np.bincount(owner, weights=x, minlength=BITS)
     presence = float(((votes ** 2 / counts).sum() / var - BITS) / np.sqrt(2 * BITS))
-    conf = float(np.mean(np.abs(votes) / counts) / STRENGTH)
     bits = (votes > 0).astype(np.int8)
     data = np.packbits(bits).tobytes()
     if (zlib.crc32(data[:8]) & 0xFFFF) == int.from_bytes(data[8:10], "big") and \
             presence >= PRESENCE_Z / 2:
-        return Reading(True, data[:8], conf, presence, side=side)
+        return Reading(True, data[:8], presence, side=side)
     norm = float(np.sqrt((x ** 2).sum()))
     for cid in candidates:
         want = _bits(payload_for(cid))
         z = float(((want * 2 - 1) * votes).sum()) / norm
         if z >= MATCH_Z and float((want == bits).mean()) >= MATCH_AGREEMENT:
-            return Reading(True, payload_for(cid), conf, presence, cid, z, side)
-    return Reading(presence >= PRESENCE_Z, b"", conf, presence, side=side)
+            return Reading(True, payload_for(cid), presence, cid, z, side)
+    return Reading(presence >= PRESENCE_Z, b"", presence, side=side)
 
 
 def read(frames: list[np.ndarray], candidates: Sequence[str] = ()) -> Reading:
