@@ -16,6 +16,9 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+_MADE: list[str] = []  # the temporary folders this run made, removed when it ends
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Rigs built by the tests go to a private cache, so a stale user cache never hides a bug.
     if "COMPANION_CACHE" not in os.environ:
@@ -27,14 +30,24 @@ def pytest_configure(config: pytest.Config) -> None:
         # share (converting the embedded GGUF takes about a minute).
         os.environ.setdefault("COMPANION_MODEL_CACHE", str(cache_home()))
         os.environ["COMPANION_CACHE"] = tempfile.mkdtemp(prefix="companion-test-cache-")
+        _MADE.append(os.environ["COMPANION_CACHE"])
     if "COMPANION_DATA" not in os.environ:
         import tempfile
 
         # consent records and stored portraits of the tests never mix with the user's
         os.environ["COMPANION_DATA"] = tempfile.mkdtemp(prefix="companion-test-data-")
+        _MADE.append(os.environ["COMPANION_DATA"])
     # Typed attestations are off by default (tests/test_consent.py checks that); most tests
     # animate a painting from a path, which needs them on.
     os.environ.setdefault("COMPANION_ATTESTATION", "allowed")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # every run left its rig cache and consent data in /tmp: hundreds of runs filled the disk
+    import shutil
+
+    for d in _MADE:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
