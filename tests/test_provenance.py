@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.consent.provenance import read_manifest, sign_mp4
+from companion.consent.provenance import read_manifest
+from companion.output.mp4 import sign_export
 from tests.conftest import run_cli
 
 
@@ -60,5 +61,5 @@ def test_unsigned_video_has_no_manifest(export: Path, tmp_path: Path) -> None:
             dst.mux(p)
     assert not read_manifest(plain).present
     # and re-signing works on any mp4 (used by chat exports too)
-    sign_mp4(plain, "bundled:mona-lisa")
+    sign_export(plain, "bundled:mona-lisa")
     assert read_manifest(plain).valid

@@ -190,7 +190,7 @@ def test_attest_flow_and_request_checks(server: LiveServer, data: Path) -> None:
         checks = json.loads(reg.details(rid)["checks"])
     assert checks["attested_by"] == "web page" and checks["attested_at"] > 0
     assert checks["verification"] == "attested, not verified" and "Sargent" in checks["claim"]
-    from companion.consent.provenance import consent_basis
+    from companion.consent.registry import consent_basis
 
     assert consent_basis(rid) == "attested, not verified"  # and so says every export's manifest
     with urllib.request.urlopen(server.url + "/api/info", timeout=30) as r:

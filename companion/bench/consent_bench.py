@@ -108,9 +108,10 @@ def run(out_dir: Path, data: Path) -> dict[str, Any]:
         pairs.append({"a": na, "b": nb, "same_person": pa == pb, "distance": round(dist, 3)})
     with tempfile.TemporaryDirectory() as d:
         from companion.avatars import resolve
-        from companion.consent.provenance import read_manifest, sign_mp4
+        from companion.consent.provenance import read_manifest
         from companion.face import engine
         from companion.face.rig import build_rig
+        from companion.output.mp4 import sign_export
 
         av = resolve("mona-lisa")
         rig = build_rig(av.image, av.consent)
@@ -119,7 +120,7 @@ def run(out_dir: Path, data: Path) -> dict[str, Any]:
         out = Path(d) / "idle.mp4"
         engine.write_mp4(rig, None, params, out, opts)  # signed on close
         t = time.perf_counter()
-        sign_mp4(out, rig.consent_id)  # once more, timed on its own
+        sign_export(out, rig.consent_id)  # once more, timed on its own
         sign_s = time.perf_counter() - t
         t = time.perf_counter()
         valid = read_manifest(out).valid

@@ -125,27 +125,12 @@ def keys() -> Keys:
                 (d / "ca.pem").read_bytes())
 
 
-BASIS = {"bundled": "bundled avatar with a provenance record",
-         "real-person": "recorded consent clip, checked (phrase, code, face)",
-         "artwork": "attested, not verified", "synthetic": "attested, not verified"}
-
-
-def consent_basis(consent_id: str) -> str:
-    """What the consent rests on, in words a viewer of the manifest can weigh: a typed
-    attestation is a claim nobody checked, and the manifest says so."""
-    if consent_id.startswith("bundled:"):
-        return BASIS["bundled"]
-    from companion.consent.registry import ConsentRegistry
-
-    with ConsentRegistry() as reg:
-        return BASIS.get(reg.get(consent_id).category, "unknown")
-
-
 # What a manifest says was done, unless the export says otherwise (a reenactment does).
 DESCRIPTION = "talking portrait animated from one still image and speech"
 
 
-def manifest(consent_id: str, title: str, description: str = DESCRIPTION) -> dict[str, Any]:
+def manifest(consent_id: str, basis: str, title: str,
+             description: str = DESCRIPTION) -> dict[str, Any]:
     return {
         "claim_generator_info": [{"name": "companion", "version": __version__}],
         "title": title,
@@ -155,14 +140,15 @@ def manifest(consent_id: str, title: str, description: str = DESCRIPTION) -> dic
                 "softwareAgent": {"name": "companion", "version": __version__},
                 "description": description}]}},
             {"label": CONSENT_LABEL, "data": {"consent_id": consent_id,
-                                              "basis": consent_basis(consent_id)}},
+                                              "basis": basis}},
         ],
     }
 
 
-def sign_mp4(path: str | Path, consent_id: str, description: str = DESCRIPTION) -> Path:
-    """Embed a signed manifest into the mp4 at `path` (replaced atomically); `description` says
-    what made it."""
+def sign_mp4(path: str | Path, consent_id: str, basis: str,
+             description: str = DESCRIPTION) -> Path:
+    """Embed a signed manifest into the mp4 at `path` (replaced atomically); `basis` says what
+    the consent rests on (`registry.consent_basis`), `description` what made the video."""
     import c2pa
 
     p = Path(path)
@@ -171,8 +157,8 @@ def sign_mp4(path: str | Path, consent_id: str, description: str = DESCRIPTION) 
     try:
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256,
                                                            k.chain_pem, k.key_pem, None))
-        with c2pa.Builder(json.dumps(manifest(consent_id, p.name, description))) as builder, \
-                p.open("rb") as src, tmp.open("wb") as dst:
+        doc = json.dumps(manifest(consent_id, basis, p.name, description))
+        with c2pa.Builder(doc) as builder, p.open("rb") as src, tmp.open("wb") as dst:
             builder.sign(signer, "video/mp4", src, dst)
         os.replace(tmp, p)
     except c2pa.C2paError as e:

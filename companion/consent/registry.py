@@ -30,7 +30,7 @@ import numpy as np
 from companion import atomic
 from companion.cache import data_dir
 from companion.consent import keys
-from companion.consent.record import ConsentRecord
+from companion.consent.record import BASIS, ConsentRecord
 from companion.consent.tools import ConsentTools
 from companion.errors import ConsentError
 from companion.face.image import LoadedImage
@@ -491,3 +491,12 @@ class ConsentRegistry:
             raise ConsentError(f"this face cannot be attested in writing ({hit} for it "
                                "before)", "only the person's recorded consent clip can make a "
                                "record for it now")
+
+
+def consent_basis(consent_id: str) -> str:
+    """What the consent behind `consent_id` rests on, in words a viewer of an export's manifest
+    can weigh (`record.BASIS`)."""
+    if consent_id.startswith("bundled:"):
+        return BASIS["bundled"]
+    with ConsentRegistry() as reg:
+        return BASIS.get(reg.get(consent_id).category, "unknown")

@@ -69,9 +69,7 @@ class Mp4Writer:
             self._c.mux(packet)
         self._c.close()
         if self.consent_id and sign:
-            from companion.consent.provenance import DESCRIPTION, sign_mp4
-
-            sign_mp4(self.path, self.consent_id, self.description or DESCRIPTION)
+            sign_export(self.path, self.consent_id, self.description)
 
     def __enter__(self) -> Mp4Writer:
         return self
@@ -79,6 +77,15 @@ class Mp4Writer:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close(sign=e is None)  # a half-written file is never signed
+
+
+def sign_export(path: Path, consent_id: str, description: str | None = None) -> Path:
+    """Sign the export at `path` with a C2PA manifest naming its consent and what that consent
+    rests on; `description` says what made it (the default: animated from one image)."""
+    from companion.consent.provenance import DESCRIPTION, sign_mp4
+    from companion.consent.registry import consent_basis
+
+    return sign_mp4(path, consent_id, consent_basis(consent_id), description or DESCRIPTION)
 
 
 def rewrite_frames(src: str | Path, dst: str | Path, fn: Callable[[np.ndarray], np.ndarray],
@@ -122,7 +129,6 @@ def mark_and_sign(raw: Path, out: Path, consent_id: str, description: str | None
     a signed C2PA manifest. `check` (it raises to refuse) runs before the watermark and again
     before signing. `raw` goes in any case; on a failure nothing is left at `out`."""
     from companion.consent import watermark
-    from companion.consent.provenance import DESCRIPTION, sign_mp4
 
     try:
         if check is not None:
@@ -130,7 +136,7 @@ def mark_and_sign(raw: Path, out: Path, consent_id: str, description: str | None
         rewrite_frames(raw, out, lambda img: watermark.embed(img, consent_id))
         if check is not None:
             check()
-        sign_mp4(out, consent_id, description or DESCRIPTION)
+        sign_export(out, consent_id, description)
         return out
     except BaseException:
         out.unlink(missing_ok=True)
