@@ -193,3 +193,12 @@ class StageFailed:
 
 
 StageReport = FirstToken | StageFailed
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A portrait as read from a file or an upload (`face.image` reads them)."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation applied, metadata dropped
+    sha256: str  # of the file bytes as given
+    name: str

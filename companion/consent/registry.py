@@ -33,7 +33,7 @@ from companion.consent import keys
 from companion.consent.record import BASIS, ConsentRecord
 from companion.consent.tools import ConsentTools
 from companion.errors import ConsentError
-from companion.face.image import LoadedImage
+from companion.frames import LoadedImage
 
 GENESIS = "0" * 64
 CHALLENGE_TTL_S = 300.0  # the one-time code is valid for five minutes

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from companion.face.image import LoadedImage
+from companion.frames import LoadedImage
 
 
 class FaceTracker(Protocol):

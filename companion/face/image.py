@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from companion.errors import InputError
+from companion.frames import LoadedImage
 
 MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -19,13 +19,6 @@ MIN_SIDE = 64
 # needs a face of ~150 px, and eight 40-megapixel uploads held full-size pinned ~1 GB. The hash
 # stays the uploaded file's, so consent records and rig caches still name the same image.
 KEEP_SIDE = 2048
-
-
-@dataclass(frozen=True)
-class LoadedImage:
-    rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation applied, metadata dropped
-    sha256: str  # of the file bytes as given
-    name: str
 
 
 def load_image_bytes(data: bytes, name: str = "image") -> LoadedImage:
