@@ -159,7 +159,8 @@ def cmd_serve(a: argparse.Namespace) -> None:
                          "give an access token with --token (the page then needs ?token=...)")
     print("loading models…", flush=True)
     models = load_models(settings)
-    hub = Hub(make=session_maker(models, settings), info={"llm": models.llm.name})
+    hub = Hub(make=session_maker(models, settings), info={"llm": models.llm.name},
+              release=models.release_memory)
     app = create_app(hub, ServerConfig.from_settings(settings))
     print(f"companion is live at http://{settings.host}:{settings.port}/", flush=True)
     if not settings.attestation_allowed:

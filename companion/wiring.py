@@ -18,7 +18,7 @@ from companion.aac.session import AACSession, CachedTTS
 from companion.avatars import resolve
 from companion.config import Settings
 from companion.consent.tools import ConsentTools
-from companion.cpu import apply_budget, budget
+from companion.cpu import apply_budget, budget, release_memory
 from companion.dialogue.debrief import Debrief
 from companion.dialogue.persona import Persona, load_persona
 from companion.dialogue.scenario import load_scenarios
@@ -49,6 +49,14 @@ class Models:
     tts: TTS
     fallback: TTS | None  # espeak, when the main voice fails on a sentence
     end_of_turn: Callable[[np.ndarray], float] | None = None  # Smart Turn, shared
+
+    def release_memory(self) -> None:
+        """What a finished conversation leaves behind: the voices' arenas, then the heap's free
+        pages (blocking)."""
+        for tts in (self.tts, self.fallback):
+            if tts is not None:
+                tts.release()
+        release_memory()
 
 
 def consent_tools() -> ConsentTools:

@@ -46,3 +46,15 @@ def test_empty_text_is_a_clear_error() -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(InputError, match="unknown TTS"):
         make_tts("coqui")
+
+
+def test_piper_speaks_on_after_giving_its_arena_back() -> None:
+    # release() runs when a conversation ends, while other conversations may be speaking: the
+    # voice must go on as before (the memory it gives back is `bench soak`'s to measure)
+    tts = make_tts("piper")
+    tts.synthesize("Would you pass me a warm cup of soup, and then tell me about the harbour?")
+    tts.release()
+    seg = tts.synthesize("Bob and Mary pick apples.")
+    assert np.abs(seg.audio.samples).max() > 0.05
+    assert [p.symbol for p in seg.phonemes if p.symbol in ("b", "m", "p")] == [
+        "b", "b", "m", "p", "p"]

@@ -87,6 +87,8 @@ class Hub:
     make: Callable[[P.Hello], tuple[VoiceSession, LiveFace]]
     info: dict[str, Any] = field(default_factory=dict)
     active: int = 0
+    # run (in a thread) after each conversation: give back what it made the process hold
+    release: Callable[[], None] = release_memory
 
 
 def avatar_allowed(name: str) -> bool:
@@ -198,7 +200,7 @@ def create_app(hub: Hub, cfg: ServerConfig | None = None) -> Starlette:
             await Connection(ws, next(ids), cfg.limits, hub.make, recordings).run()
         finally:
             hub.active -= 1  # the slot is free once the session has stopped
-        await asyncio.to_thread(release_memory)
+        await asyncio.to_thread(hub.release)
 
     @contextlib.asynccontextmanager
     async def more_workers(app: Starlette) -> AsyncIterator[None]:

@@ -27,5 +27,10 @@ class TTS(abc.ABC):
         except Exception as e:  # reported as one line; the caller decides how to go on
             raise CompanionError(f"speech synthesis failed ({self.name}): {e}") from e
 
+    def release(self) -> None:
+        """Give back memory kept for the largest input seen so far (called when a conversation
+        ends). Blocking. Most voices keep none."""
+        return None
+
     @abc.abstractmethod
     def _synthesize(self, text: str) -> SpeechSegment: ...

@@ -81,6 +81,28 @@ def merge_alignments(pairs: list[tuple[str, int]], sample_rate: int, offset: flo
 class PiperTTS(TTS):
     name = "piper"
 
+    def release(self) -> None:
+        """Shrink onnxruntime's memory arena. It keeps every block it ever allocated, sized by
+        the longest sentences spoken so far: after 60 sentences of 3-40 words the process held
+        +229 MB for good. One run on a three-id input with arena shrinkage asked for frees every
+        block no run is using (36 ms; the next sentence pays ~12 % to grow it back). Shrinking
+        after every sentence instead made each of them that much slower."""
+        import onnxruntime
+
+        if _voice is None:
+            return
+        opts = onnxruntime.RunOptions()
+        opts.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        ids = [_voice.config.phoneme_id_map[s][0] for s in ("^", "_", "$")]
+        scales = [_voice.config.noise_scale, _voice.config.length_scale,
+                  _voice.config.noise_w_scale]
+        feed = {"input": np.array([ids], np.int64),
+                "input_lengths": np.array([len(ids)], np.int64),
+                "scales": np.array(scales, np.float32)}
+        if _voice.config.num_speakers > 1:
+            feed["sid"] = np.array([0], np.int64)  # any speaker: only the arena matters
+        _voice.session.run(None, feed, opts)
+
     def _synthesize(self, text: str) -> SpeechSegment:
         voice = _load()
         audio: list[np.ndarray] = []
