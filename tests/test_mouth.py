@@ -112,3 +112,28 @@ def test_the_mouths_inside_takes_the_portraits_texture(data: Path) -> None:
             assert t["cheeks"] < 0.1 and t["mouth_inside"] < 0.1, t
         else:
             assert 0.5 * t["cheeks"] - 0.2 <= t["mouth_inside"] <= 2 * t["cheeks"] + 0.2, (name, t)
+
+
+def test_the_lower_lip_tucks_under_the_upper_teeth_on_f_v() -> None:
+    """/f v/: the upper teeth show resting on the lower lip, and less of the lip shows below
+    their edge than at rest — read from the pixels down the middle of the mouth, as `bench
+    mouth` does. Teeth seen between parted lips (all /f v/ showed before `bite`) read 0 %."""
+    from companion.avatars import resolve
+    from companion.face.visemes import MOUTH_COLUMNS, mouth_curves
+
+    phones = [Phoneme("ɑ", 0.0, 0.2), Phoneme("f", 0.2, 0.3), Phoneme("ɑ", 0.3, 0.5)]
+    m = mouth_curves(phones, np.array([0.1, 0.25]), lead=0.0)
+    bite = MOUTH_COLUMNS.index("bite")
+    assert m[1, bite] > 0.8 and m[0, bite] < 0.2
+    speech = engine.speech_from_segment(make_tts("piper").synthesize(
+        "Five of us have a very fine view of the valley."))
+    opts = engine.RenderOptions(label=False)
+    for name in ("difficult-lesson", "toonhead"):  # a painting and a flat drawing
+        a = resolve(name)
+        rig = build_rig(a.image, a.consent)
+        rest = measure(list(engine.frames(rig, engine.plan(None, 1.0, opts), opts)))
+        track = measure(list(engine.frames(rig, engine.plan(speech, speech.duration, opts),
+                                           opts)))
+        r = score_phones(speech.phonemes, track, rest, opts.fps)
+        assert r["counts"]["labiodental"] >= 5, r
+        assert r["labiodental_tucked"] >= 0.8, (name, r)

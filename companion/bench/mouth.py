@@ -5,9 +5,10 @@ Each avatar says the same text with piper's phone timings. For every phone of a 
 frames over its interval are read: a bilabial (/p b m/) counts as closed when the inner lips
 meet (opening ≤ CLOSED_IOD), a rounded phone (/u o w ʃ ʒ tʃ dʒ ʊ/) as rounded when the mouth is
 ≥ 10 % narrower than at rest, an open vowel (/a ɑ æ ɒ ʌ/) as open when the lips part
-≥ OPEN_IOD inter-ocular distances. With the opening's range, the lip-sync r of `bench quality`
-and a contact sheet of mouth crops per viseme (docs/mouth-sheet.png) so a person can judge the
-look. Results → mouth.json.
+≥ OPEN_IOD inter-ocular distances, an /f v/ as tucked when the upper teeth show resting on the
+lower lip (read from the pixels down the middle of the mouth). With the opening's range, the
+lip-sync r of `bench quality` and a contact sheet of mouth crops per viseme
+(docs/mouth-sheet.png) so a person can judge the look. Results → mouth.json.
 """
 
 from __future__ import annotations
@@ -43,7 +44,16 @@ BILABIAL = {"p", "b", "m"}
 ROUNDED = {"u", "o", "w", "ʃ", "ʒ", "tʃ", "dʒ", "ʊ"}
 OPEN = {"a", "ɑ", "æ", "ɒ", "ʌ"}
 LABIODENTAL = {"f", "v"}
-# /f v/: the lower lip rolled under the upper teeth shows at most this share of its rest height
+# /f v/ is read from the pixels down the middle of the mouth (MediaPipe refits a lip under the
+# teeth as a whole lip, so its landmarks do not show the tuck): the upper teeth show — a band
+# at least TEETH_IOD tall, brighter than any row of the lips at rest — with no cavity (darker
+# than CAVITY × the lips' median) within EDGE_IOD below them, and less of the lower lip shows
+# below their edge than TUCKED × its height at rest. Teeth seen through parted lips pass the
+# first two and fail the last.
+STEP_IOD = 0.005
+TEETH_IOD = 0.02
+EDGE_IOD = 0.03
+CAVITY = 0.6
 TUCKED = 0.85
 SHEET_CLASSES: tuple[tuple[str, set[str]], ...] = (
     ("rest", set()), ("m b p", BILABIAL), ("f v", {"f", "v"}), ("a", OPEN),
@@ -66,17 +76,60 @@ def phone_class(symbol: str) -> str:
 
 
 @dataclass(frozen=True)
+class Column:
+    """Luma down the middle of the mouth (mean over the middle fifth of its width), STEP_IOD
+    apart, from the top of the upper lip (landmark 0) to EDGE_IOD below the bottom of the lower
+    lip (17)."""
+
+    luma: np.ndarray
+    lips: int  # the steps between landmarks 0 and 17
+    lower_lip: float  # the re-detected lower lip's height (14 to 17) / inter-ocular distance
+
+
+@dataclass(frozen=True)
 class MouthTrack:
     opening: np.ndarray  # inner-lip gap / inter-ocular distance, per frame
     width: np.ndarray  # corner-to-corner / inter-ocular distance, per frame
-    lower_lip: np.ndarray  # the lower lip's height at its middle / inter-ocular distance
+    column: list[Column | None]  # None where no face was found
 
 
 def measure(frames: list[np.ndarray]) -> MouthTrack:
     tr = Q.track(frames)
     width = np.linalg.norm(tr.shapes[:, 61] - tr.shapes[:, 291], axis=1)  # already in IODs
-    lower = tr.shapes[:, T.OUTER_LOWER[5], 1] - tr.shapes[:, T.INNER_LOWER[5], 1]
-    return MouthTrack(tr.aperture, width, lower)
+    return MouthTrack(tr.aperture, width,
+                      [mouth_column(img, lm) for img, lm in zip(frames, tr.points, strict=True)])
+
+
+def mouth_column(img: np.ndarray, lm: np.ndarray) -> Column | None:
+    if np.isnan(lm).any():
+        return None
+    iod = float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR)].mean(0) -
+                               lm[list(T.EYE_B_CONTOUR)].mean(0)))
+    x = 0.5 * (lm[13, 0] + lm[14, 0])
+    half = max(1.0, 0.1 * float(np.linalg.norm(lm[61] - lm[291])))
+    x0, x1 = max(0, round(x - half)), min(img.shape[1], round(x + half) + 1)
+    rows = img[:, x0:x1].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = rows.mean(axis=1)
+    top, bottom = float(lm[0, 1]), float(lm[17, 1])
+    ys = np.arange(top, bottom + EDGE_IOD * iod, STEP_IOD * iod)
+    return Column(np.interp(ys, np.arange(len(luma)), luma), int(np.sum(ys <= bottom)),
+                  (bottom - float(lm[14, 1])) / iod)
+
+
+def teeth_on_lip(col: Column, rest_max: float, rest_median: float, rest_lower: float) -> bool:
+    """Do the upper teeth show, resting on a lower lip tucked under them (/f v/)?"""
+    bright = col.luma[:col.lips] > rest_max + 4.0
+    if not bright.any():
+        return False
+    runs = np.diff(np.concatenate([[0], bright.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
+    k = int(np.argmax(ends - starts))
+    if (ends[k] - starts[k]) * STEP_IOD < TEETH_IOD:
+        return False
+    below = col.luma[ends[k]:ends[k] + round(EDGE_IOD / STEP_IOD)]
+    if (below < CAVITY * rest_median).any():
+        return False
+    return (col.lips - ends[k]) * STEP_IOD <= TUCKED * rest_lower
 
 
 def window(ph: Phoneme, fps: int, n: int) -> slice:
@@ -102,7 +155,10 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest: MouthTrac
     """Each phone of a measured class, judged on the frames over its interval against the
     mouth at rest (`rest`: frames of the idle face)."""
     rest_width = float(np.nanmedian(rest.width))
-    rest_lip = float(np.nanmedian(rest.lower_lip))
+    cols = [c for c in rest.column if c is not None]
+    rest_lips = np.concatenate([c.luma[:c.lips] for c in cols])
+    rest_max, rest_median = float(rest_lips.max()), float(np.median(rest_lips))
+    rest_lower = float(np.median([c.lower_lip for c in cols]))
     n = len(track.opening)
     closed: list[bool] = []
     rounded: list[bool] = []
@@ -123,7 +179,8 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest: MouthTrac
         elif c in OPEN:
             (reduced if k in function else opened).append(float(np.nanmax(op)) >= OPEN_IOD)
         elif c in LABIODENTAL:
-            tucked.append(float(np.nanmin(track.lower_lip[w])) <= TUCKED * rest_lip)
+            tucked.append(any(teeth_on_lip(c, rest_max, rest_median, rest_lower)
+                              for c in track.column[w] if c is not None))
     ok = track.opening[~np.isnan(track.opening)]
     wk = track.width[~np.isnan(track.width)]
     return {
@@ -135,7 +192,7 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest: MouthTrac
                    "function_word_open": len(reduced), "labiodental": len(tucked)},
         "opening_p50_p90_max": [round(float(np.percentile(ok, q)), 3) for q in (50, 90, 100)],
         "width_range": round(float((wk.max() - wk.min()) / wk.min()), 3),
-        "rest_width": round(rest_width, 3), "rest_lower_lip": round(rest_lip, 3),
+        "rest_width": round(rest_width, 3), "rest_lower_lip": round(rest_lower, 3),
     }
 
 
@@ -245,7 +302,7 @@ def run(out_dir: Path, data: Path, avatars: tuple[str, ...] = AVATARS,
         cells.append(cell)
         print(f"{name}: bilabials closed {row['bilabials_closed']:.0%}, rounded narrowed "
               f"{row['rounded_narrowed']:.0%}, open vowels opened {row['open_vowels_opened']:.0%}"
-              f", /f v/ lip tucked {row['labiodental_tucked']:.0%}"
+              f", /f v/ teeth on the lower lip {row['labiodental_tucked']:.0%}"
               f" (of {row['counts']}; in function words "
               f"{row['function_word_vowels_opened']:.0%}); opening p50/p90/max "
               f"{row['opening_p50_p90_max']}, width range {row['width_range']:.0%}; texture "

@@ -25,6 +25,7 @@ class Track:
     aperture: np.ndarray  # inner-lip opening / inter-ocular distance
     eye_open: np.ndarray  # mean lid opening / eye width, both eyes
     shapes: np.ndarray  # (n, 478, 2) landmarks normalised for position, scale and rotation
+    points: np.ndarray  # (n, 478, 2) the landmarks in the frame's pixels
 
 
 def _normalise(lm: np.ndarray) -> np.ndarray:
@@ -40,7 +41,7 @@ def _normalise(lm: np.ndarray) -> np.ndarray:
 
 def track(frames: Iterable[np.ndarray]) -> Track:
     fa = FaceAnalyzer(tracking=True, max_faces=1)
-    ap, eo, shapes = [], [], []
+    ap, eo, shapes, points = [], [], [], []
     try:
         for img in frames:
             found = fa.landmarks(img)
@@ -48,6 +49,7 @@ def track(frames: Iterable[np.ndarray]) -> Track:
                 ap.append(np.nan)
                 eo.append(np.nan)
                 shapes.append(np.full((478, 2), np.nan))
+                points.append(np.full((478, 2), np.nan))
                 continue
             lm = found[0]
             iod = float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR), :2].mean(0) -
@@ -60,9 +62,10 @@ def track(frames: Iterable[np.ndarray]) -> Track:
                 opens.append(np.mean([np.linalg.norm(lm[u, :2] - lm[v, :2]) for u, v in pairs]) / w)
             eo.append(float(np.mean(opens)))
             shapes.append(_normalise(lm))
+            points.append(lm[:, :2])
     finally:
         fa.close()
-    return Track(np.array(ap), np.array(eo), np.array(shapes))
+    return Track(np.array(ap), np.array(eo), np.array(shapes), np.array(points))
 
 
 def speech_envelope(audio: AudioFrame, n_frames: int, fps: int) -> np.ndarray:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # rig imports the renderer's modules; only the type is needed
 
 SHIFT = 4
 ONE = 1 << SHIFT
+# /f v/: how much of the lower lip's height the upper teeth cover when it is tucked under them
+BITE_TUCK = 0.4
+UPPER_DIM = 0.88  # the upper teeth's light, against the portrait's (the lower ones: 0.62)
 
 
 def iris_radius(lm: np.ndarray) -> float:
@@ -108,8 +111,10 @@ class Painter:
         }
 
     # ---------------------------------------------------------------- mouth
-    def mouth(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray,
-              tongue_up: float = 0.0) -> None:
+    def mouth(self, out: np.ndarray, main: np.ndarray, params: np.ndarray) -> None:
+        """Paint what the mouth shows beyond the portrait: the cavity with its tongue and teeth
+        where the lips part, the upper teeth over a tucked lower lip (/f v/), or the line where
+        lips apart in the portrait now meet."""
         up = main[list(T.INNER_UPPER)]
         lo = main[list(T.INNER_LOWER)]
         gap = float(np.max(lo[1:-1, 1] - up[1:-1, 1]))
@@ -117,8 +122,14 @@ class Painter:
         if self.rest_gap > 2.0 and opening < -0.5 * self.rest_gap:
             self._lip_line(out, up, lo)  # lips apart in the portrait, sealed now
             return
-        if opening < 0.25:
-            return
+        if opening >= 0.25:
+            self._cavity(out, up, lo, opening, float(params[INDEX["tongue"]]))
+        bite = float(np.clip(params[INDEX["bite"]], 0.0, 1.0))
+        if bite > 0.02:
+            self._bite(out, up, lo, main[list(T.OUTER_LOWER)], bite)
+
+    def _cavity(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, opening: float,
+                tongue_up: float) -> None:
         weight = float(np.clip((opening - 0.25) / 2.5, 0.0, 1.0))
         poly = np.concatenate([up, lo[::-1][1:-1]])
         pt = _patch(poly, out.shape[0])
@@ -153,21 +164,30 @@ class Painter:
         patch = patch * (1 - ta) + (self.tongue * shade[..., None]) * ta
         # Lower teeth sit on the jaw, upper teeth hang under the upper lip.
         self._teeth(patch, lo, origin, down=False, height=0.035 * self.iod, half=0.24, dim=0.62)
-        self._teeth(patch, up, origin, down=True, height=0.06 * self.iod, half=0.3, dim=0.88)
+        self._teeth(patch, up, origin, down=True, height=0.06 * self.iod, half=0.3,
+                    dim=UPPER_DIM)
         if not self.flat:
             # Soft inner shadow where the lips meet the cavity: depth instead of a sticker edge.
             edge = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.012 * self.iod)).astype(np.float32)
             inner = np.clip((edge / 255.0 - 0.5) * 2.0, 0, 1)[..., None]
             patch = patch * (0.7 + 0.3 * inner)
-        if self.grain is not None:
-            # anchored to the mouth, so the texture moves with it rather than over it
-            gy = (np.arange(h) + y0 - round(mid_up)) % TILE
-            gx = (np.arange(w) + x0 - round(cx)) % TILE
-            patch = patch + self.grain[np.ix_(gy, gx)][..., None]
+        patch = self._grained(patch, x0, y0, cx, mid_up)
         alpha = (mask.astype(np.float32) / 255.0 * weight)[..., None]
         region = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + patch * alpha + 0.5, 0, 255
                                     ).astype(np.uint8)
+
+    def _grained(self, patch: np.ndarray, x0: int, y0: int, cx: float, mid_up: float
+                 ) -> np.ndarray:
+        """`patch` (at x0, y0 in the frame) with the portrait's grain laid over it, anchored to
+        the mouth (`cx`, `mid_up`: its middle and the upper lip's) so the texture moves with it
+        rather than over it. A flat drawing has none."""
+        if self.grain is None:
+            return patch
+        h, w = patch.shape[:2]
+        gy = (np.arange(h) + y0 - round(mid_up)) % TILE
+        gx = (np.arange(w) + x0 - round(cx)) % TILE
+        return patch + self.grain[np.ix_(gy, gx)][..., None]
 
     def _lip_line(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray) -> None:
         """Where sealed lips meet, the half-resolution warp interpolates between the two lips'
@@ -187,6 +207,40 @@ class Painter:
         out[pt.y0:pt.y1, pt.x0:pt.x1] = np.clip(region * (1 - a) + self.cavity_edge * a + 0.5,
                                                 0, 255).astype(np.uint8)
 
+    def _bite(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, lo_out: np.ndarray,
+              bite: float) -> None:
+        """/f v/: the lower lip drawn up under the upper teeth. The incisors show from under
+        the upper lip down over the top of the lower lip (BITE_TUCK of its height at the
+        middle, less where the arch turns back), their edge casting a thin shadow on it.
+        `bite` (0..1) fades the shape in and out with the phone."""
+        cx = float(up[:, 0].mean())
+        half_w = 0.3 * self.mouth_w
+        xs = np.linspace(cx - half_w, cx + half_w, 12)
+        top = _line_y(xs, up) - 0.5
+        lip_in, lip_out = _line_y(xs, lo), _line_y(xs, lo_out)
+        arch = 1.0 - 0.6 * ((xs - cx) / half_w) ** 2
+        edge = np.maximum(lip_in + BITE_TUCK * arch * (lip_out - lip_in), top + 1.0)
+        shadow = max(1.0, 0.012 * self.iod)
+        outline = np.concatenate([np.stack([xs, top], 1), np.stack([xs, edge + shadow], 1)[::-1]])
+        pt = _patch(outline, out.shape[0])
+        if pt is None:
+            return
+        h, w = pt.mask.shape
+        teeth = np.zeros((h, w), np.uint8)
+        poly = np.concatenate([np.stack([xs, top], 1), np.stack([xs, edge], 1)[::-1]])
+        cv2.fillPoly(teeth, [_fp(poly, pt.origin)], (255,), cv2.LINE_AA, SHIFT)
+        region = out[pt.y0:pt.y1, pt.x0:pt.x1].astype(np.float32)
+        # The lip under the teeth's edge is in their shadow.
+        shade = np.clip(pt.mask.astype(np.float32) - teeth, 0, 255)[..., None] / 255.0
+        region = region * (1.0 - 0.35 * bite * shade)
+        mid = float(np.interp(cx, xs, edge - top))
+        colour = self._tooth_colour(h, w, pt.origin, cx, half_w, up, max(mid, 1.0), 1.0,
+                                    self._tooth_base(UPPER_DIM))
+        colour = self._grained(colour, pt.x0, pt.y0, cx, float(up[1:-1, 1].mean()))
+        a = (teeth.astype(np.float32) / 255.0 * bite)[..., None]
+        out[pt.y0:pt.y1, pt.x0:pt.x1] = np.clip(region * (1 - a) + colour * a + 0.5, 0, 255
+                                                ).astype(np.uint8)
+
     def _teeth(self, patch: np.ndarray, lip: np.ndarray, origin: np.ndarray, down: bool,
                height: float, half: float, dim: float) -> None:
         cx = float(lip[:, 0].mean())
@@ -204,26 +258,34 @@ class Painter:
         cv2.fillPoly(m, [_fp(poly, origin)], (255,), cv2.LINE_AA, SHIFT)
         if not m.any():
             return
-        # Teeth further in shadow also pick up the mouth's warm light.
-        base = self.teeth * dim + self.tongue * (1.0 - dim) * 0.6
-        if self.flat:  # a drawing's teeth: one flat colour
-            a = (m.astype(np.float32) / 255.0)[..., None]
-            patch[:] = patch * (1 - a) + base * a
-            return
+        colour = self._tooth_colour(h, w, origin, cx, half_w, lip, height, sign,
+                                    self._tooth_base(dim))
+        a = (m.astype(np.float32) / 255.0)[..., None]
+        patch[:] = patch * (1 - a) + colour * a
+
+    def _tooth_base(self, dim: float) -> np.ndarray:
+        """Teeth further in shadow (`dim` < 1) also pick up the mouth's warm light."""
+        return self.teeth * dim + self.tongue * (1.0 - dim) * 0.6
+
+    def _tooth_colour(self, h: int, w: int, origin: np.ndarray, cx: float, half_w: float,
+                      lip: np.ndarray, height: float, sign: float, base: np.ndarray
+                      ) -> np.ndarray:
+        """A row of teeth hanging from (sign 1) or standing on (-1) `lip`, as an (h, w, 3)
+        colour: a drawing's one flat colour; otherwise darker toward the sides and the biting
+        edge, with faint gaps between the teeth."""
+        if self.flat:
+            return np.broadcast_to(base, (h, w, 3))
         gx = np.arange(w, dtype=np.float32) + origin[0]
         gy = np.arange(h, dtype=np.float32)[:, None] + origin[1]
         side = np.clip(np.abs(gx - cx) / half_w, 0, 1)
         shade = (1.0 - 0.45 * side ** 2)[None, :]
-        # Darker toward the biting edge and faint gaps between incisors give the teeth form.
         lip_y = _line_y(gx, lip)[None, :]
         depth = np.clip(sign * (gy - lip_y) / max(height, 1.0), 0, 1)
         shade = shade * (1.0 - 0.18 * depth)
         tooth_w = max(self.mouth_w * 0.13, 2.0)
         phase = np.abs(((gx - cx) / tooth_w + 0.5) % 1.0 - 0.5)
         gaps = np.where(phase > 0.46, 0.9, 1.0)[None, :]
-        colour = base * (shade * gaps)[..., None]
-        a = (m.astype(np.float32) / 255.0)[..., None]
-        patch[:] = patch * (1 - a) + colour * a
+        return base * (shade * gaps)[..., None]
 
     # ---------------------------------------------------------------- eyelids
     def eyelids(self, out: np.ndarray, main: np.ndarray, hole: np.ndarray,

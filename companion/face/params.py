@@ -12,8 +12,9 @@ EXPRESSION = ("jaw", "width", "pucker", "upper_raise", "smile", "blink_a", "blin
 # Gaze moves the iris inside the eye opening; head parameters are a rigid 3D motion.
 GAZE = ("gaze_x", "gaze_y")
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
-# Painted, not warped: the tongue tip raised toward the upper teeth (/l t d n θ ð/).
-INTERIOR = ("tongue",)
+# Painted, not warped: the tongue tip raised toward the upper teeth (/l t d n θ ð/), the lower
+# lip tucked under the upper teeth (/f v/).
+INTERIOR = ("tongue", "bite")
 NAMES = EXPRESSION + GAZE + HEAD + INTERIOR
 INDEX = {n: i for i, n in enumerate(NAMES)}
 
@@ -43,6 +44,7 @@ class FaceParams:
     ty: float = 0.0
     scale: float = 0.0
     tongue: float = 0.0
+    bite: float = 0.0
 
     def to_array(self) -> np.ndarray:
         return np.array(astuple(self), np.float32)

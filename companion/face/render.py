@@ -50,7 +50,7 @@ class CpuRenderer:
     def render(self, params: np.ndarray) -> np.ndarray:
         main, hole = self.vertices(np.asarray(params, np.float32))
         out = self.warp(main, hole)
-        self.paint.mouth(out, main, hole, float(params[INDEX["tongue"]]))
+        self.paint.mouth(out, main, params)
         self.paint.eyelids(out, main, hole, params)
         return out
 

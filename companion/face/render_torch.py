@@ -106,7 +106,7 @@ class TorchRenderer:
             hole_np = hole.cpu().numpy()
         for i in range(len(out)):
             row = np.asarray(params[i])
-            self.painter.mouth(out[i], main_np[i], hole_np[i], float(row[INDEX["tongue"]]))
+            self.painter.mouth(out[i], main_np[i], row)
             self.painter.eyelids(out[i], main_np[i], hole_np[i], row)
         return out
 

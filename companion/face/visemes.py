@@ -29,6 +29,7 @@ class Viseme:
     jaw_strength: float | None = None
     tongue: float = 0.0  # how far the tongue tip rises toward the upper teeth
     # (the tip is free during vowels: they pull it down weakly, the tip consonants hard)
+    bite: float = 0.0  # the lower lip tucked under the upper teeth (/f v/)
 
 
 REST = Viseme(0.0, strength=0.4)
@@ -40,8 +41,8 @@ TABLE: dict[str, Viseme] = {
     "p": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
     "b": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
     "m": _V(0.0, strength=3, decay=0.012, jaw_strength=1.0),
-    "f": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
-    "v": _V(0.04, upper_raise=0.35, strength=5, decay=0.025),
+    "f": _V(0.04, upper_raise=0.35, strength=5, decay=0.025, bite=1.0),
+    "v": _V(0.04, upper_raise=0.35, strength=5, decay=0.025, bite=1.0),
     "θ": _V(0.14, width=0.2, strength=1.2, tongue=0.8),
     "ð": _V(0.14, width=0.2, strength=1.2, tongue=0.8),
     # tongue consonants keep the jaw fairly high
@@ -109,7 +110,7 @@ LEAD_S = 0.03  # the lips move this much before the sound they shape
 
 
 # The columns of mouth_curves, named as the face parameters they drive.
-MOUTH_COLUMNS = ("jaw", "width", "pucker", "upper_raise", "tongue", "seal")
+MOUTH_COLUMNS = ("jaw", "width", "pucker", "upper_raise", "tongue", "bite", "seal")
 
 
 def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarray,
@@ -121,9 +122,9 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
     holds until its release: the lips close early but do not open before the burst.
     """
     t = np.asarray(times, np.float64) + lead
-    num = np.zeros((len(t), 5))
+    num = np.zeros((len(t), 6))
     # A faint pull toward rest everywhere closes the mouth far from any phone.
-    den = np.full((len(t), 5), 0.051)
+    den = np.full((len(t), 6), 0.051)
     for ph in phonemes:
         v = viseme(ph.symbol)
         end = ph.end + (lead if ph.symbol in BILABIALS else 0.0)
@@ -135,8 +136,10 @@ def mouth_curves(phonemes: list[Phoneme] | tuple[Phoneme, ...], times: np.ndarra
             continue
         pull = np.exp(-outside[near] / v.decay)[:, None] * np.array(
             [v.strength if v.jaw_strength is None else v.jaw_strength, v.strength, v.strength,
-             v.strength, 3.0 * v.strength if v.tongue > 0 else 0.25 * v.strength])
-        num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise, v.tongue])
+             v.strength, 3.0 * v.strength if v.tongue > 0 else 0.25 * v.strength,
+             v.strength if v.bite > 0 else 0.25 * v.strength])
+        num[near] += pull * np.array([v.jaw, v.width, v.pucker, v.upper_raise, v.tongue,
+                                      v.bite])
         den[near] += pull
     shut = closure(phonemes, t, lead)
     out = np.column_stack([num / den, shut])
