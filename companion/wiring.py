@@ -54,8 +54,13 @@ class Models:
         """What a finished conversation leaves behind: the voices' arenas, then the heap's free
         pages (blocking)."""
         for tts in (self.tts, self.fallback):
-            if tts is not None:
+            if tts is None:
+                continue
+            try:
                 tts.release()
+            except Exception as e:  # a voice that cannot shrink still speaks: say so, go on
+                logging.getLogger("companion").warning(
+                    "the %s voice could not give back its memory: %s", tts.name, e)
         release_memory()
 
 

@@ -58,3 +58,32 @@ def test_piper_speaks_on_after_giving_its_arena_back() -> None:
     assert np.abs(seg.audio.samples).max() > 0.05
     assert [p.symbol for p in seg.phonemes if p.symbol in ("b", "m", "p")] == [
         "b", "b", "m", "p", "p"]
+
+
+def test_a_voice_that_cannot_shrink_does_not_stop_the_server(caplog: pytest.LogCaptureFixture
+                                                            ) -> None:
+    # Models.release_memory runs after every conversation the server closes: a voice whose
+    # release fails is logged, and the next voice and the heap trim still run
+    from companion.frames import SpeechSegment
+    from companion.tts.base import TTS
+    from companion.wiring import Models
+
+    released: list[str] = []
+
+    class Voice(TTS):
+        def __init__(self, name: str, broken: bool) -> None:
+            self.name, self.broken = name, broken
+
+        def release(self) -> None:
+            if self.broken:
+                raise RuntimeError("arena gone")
+            released.append(self.name)
+
+        def _synthesize(self, text: str) -> SpeechSegment:
+            raise AssertionError("not used")
+
+    models = Models(stt=None, llm=None, tts=Voice("main", True),  # type: ignore[arg-type]
+                    fallback=Voice("espeak", False))
+    models.release_memory()
+    assert released == ["espeak"]
+    assert "could not give back its memory: arena gone" in caplog.text
