@@ -101,6 +101,8 @@ def measure(frames: list[np.ndarray]) -> MouthTrack:
 
 
 def mouth_column(img: np.ndarray, lm: np.ndarray) -> Column | None:
+    """The Column of one frame from its re-detected landmarks `lm` (in pixels); None when
+    no face was found in it."""
     if np.isnan(lm).any():
         return None
     iod = float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR)].mean(0) -
@@ -179,8 +181,8 @@ def score_phones(phones: tuple[Phoneme, ...], track: MouthTrack, rest: MouthTrac
         elif c in OPEN:
             (reduced if k in function else opened).append(float(np.nanmax(op)) >= OPEN_IOD)
         elif c in LABIODENTAL:
-            tucked.append(any(teeth_on_lip(c, rest_max, rest_median, rest_lower)
-                              for c in track.column[w] if c is not None))
+            tucked.append(any(teeth_on_lip(col, rest_max, rest_median, rest_lower)
+                              for col in track.column[w] if col is not None))
     ok = track.opening[~np.isnan(track.opening)]
     wk = track.width[~np.isnan(track.width)]
     return {
