@@ -9,20 +9,26 @@ driving, no face in view, off.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from companion.face.live import LiveFace
 from companion.face.puppet import Puppet
+from companion.face.rig import Rig
 from companion.server import protocol as P
+
+log = logging.getLogger("companion.server")
 
 
 class CameraLink:
-    def __init__(self, live: LiveFace, listen: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, live: LiveFace, listen: Callable[[dict[str, Any]], None],
+                 tracker: Callable[[Rig], Puppet] = Puppet) -> None:
         self.live = live
         self.listen = listen
+        self._tracker = tracker  # builds the camera's face tracker for this portrait
         self._puppet: Puppet | None = None
         self._job: asyncio.Task[None] | None = None
         self._state = "off"
@@ -34,7 +40,7 @@ class CameraLink:
 
     async def start(self) -> None:
         if self._puppet is None:
-            self._puppet = await asyncio.to_thread(Puppet, self.live.rig)
+            self._puppet = await asyncio.to_thread(self._tracker, self.live.rig)
             self._say("calibrating")
 
     async def stop(self) -> None:
@@ -42,11 +48,7 @@ class CameraLink:
         once the frame it may be tracking is done."""
         puppet, self._puppet = self._puppet, None
         self.live.undrive()
-        if self._job is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._job
-        if puppet is not None:
-            await asyncio.to_thread(puppet.close)
+        await self._close_after_frame(puppet)
         self._say("off")
 
     def frame(self, data: bytes) -> None:
@@ -83,14 +85,28 @@ class CameraLink:
             self.listen({"type": "camera", "state": state})
 
     async def close(self) -> None:
-        """The conversation is over. The frame being tracked finishes first (a thread cannot
-        be cancelled, and MediaPipe must not be closed under it)."""
+        """The conversation is over."""
         puppet, self._puppet = self._puppet, None
-        if self._job is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(self._job)
-        if puppet is not None:
-            await asyncio.to_thread(puppet.close)
+        await self._close_after_frame(puppet)
+
+    async def _close_after_frame(self, puppet: Puppet | None) -> None:
+        """Close `puppet` once the frame it may be tracking is done: a thread cannot be
+        cancelled, and MediaPipe must not be closed under it. If this is cancelled while it
+        waits, the close still comes after the frame, and the cancellation goes on (it is the
+        caller's, not something to swallow)."""
+        if puppet is None:
+            return
+        job = self._job
+        if job is not None and not job.done():
+            try:
+                await asyncio.wait([job])  # does not raise the frame's own failure (below)
+            except asyncio.CancelledError:
+                job.add_done_callback(
+                    lambda _: threading.Thread(target=puppet.close, daemon=True).start())
+                raise
+            if not job.cancelled() and job.exception() is not None:
+                log.warning("camera tracking failed: %s", job.exception())
+        await asyncio.to_thread(puppet.close)
 
 
 __all__ = ["CameraLink"]
