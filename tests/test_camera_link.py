@@ -51,6 +51,15 @@ def camera_message(tag: float) -> bytes:
     return bytes([P.CAMERA]) + struct.pack("<d", tag) + jpeg.tobytes()
 
 
+def link_making(made: list[SlowTracker]) -> CameraLink:
+    """A camera link whose trackers are SlowTrackers, kept in `made`."""
+    def tracker(rig: Any) -> SlowTracker:
+        made.append(SlowTracker(rig))
+        return made[-1]
+
+    return CameraLink(Face(), lambda event: None, tracker)  # type: ignore[arg-type]
+
+
 async def _until(cond: Any) -> None:
     for _ in range(500):
         if cond():
@@ -63,12 +72,8 @@ async def _until(cond: Any) -> None:
 def test_a_cancelled_close_waits_for_the_frame_and_stays_cancelled(how: str) -> None:
     made: list[SlowTracker] = []
 
-    def tracker(rig: Any) -> SlowTracker:
-        made.append(SlowTracker(rig))
-        return made[-1]
-
     async def scenario() -> None:
-        link = CameraLink(Face(), lambda event: None, tracker)  # type: ignore[arg-type]
+        link = link_making(made)
         await link.start()
         link.frame(camera_message(1.0))
         t = made[0]
@@ -90,12 +95,8 @@ def test_a_cancelled_close_waits_for_the_frame_and_stays_cancelled(how: str) -> 
 def test_closing_after_the_frame_closes_at_once() -> None:
     made: list[SlowTracker] = []
 
-    def tracker(rig: Any) -> SlowTracker:
-        made.append(SlowTracker(rig))
-        return made[-1]
-
     async def scenario() -> None:
-        link = CameraLink(Face(), lambda event: None, tracker)  # type: ignore[arg-type]
+        link = link_making(made)
         await link.start()
         made[0].go_on.set()
         link.frame(camera_message(2.0))
