@@ -102,10 +102,15 @@ def test_spoken_question_gets_a_live_spoken_answer(real_server: LiveServer,
         # measured by `companion bench browser`, not asserted here)
         page.wait_for(lambda s: s["framesDrawn"] > 50, 60)
         # "Hi Mona!" may end a turn of its own (a finished sentence); "How are you today?"
-        # then continues it, and the reply answers both
-        s = page.wait_for(lambda s: s["captions"] and any(
-            "how are you" in t.lower() for t in s["transcripts"]), 60)
-        assert "speaking" in s["states"] and "thinking" in s["states"]
+        # then continues it, and the reply answers both. The greeting's captions and its
+        # "speaking" come before any of that: the answer is a "speaking" after a "thinking".
+        def answered(s: dict[str, Any]) -> bool:
+            st = s["states"]
+            return (any("how are you" in t.lower() for t in s["transcripts"])
+                    and "thinking" in st and "speaking" in st[st.index("thinking"):])
+
+        s = page.wait_for(answered, 60)
+        assert s["captions"]
         before = page.stats()["framesDrawn"]
         time.sleep(2.0)
         s = page.stats()
