@@ -11,6 +11,7 @@ on one thread, small ONNX models run on one thread without spinning.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,18 +79,28 @@ def fix_heap_thresholds() -> None:
     soak came back within 1.5 % of its baseline (+10.4 % before; 1 MB blocks mapped on their
     own made 3x the system time in `bench latency`, 8 MB the same as before). A threshold set
     in the environment is kept. No-op off glibc."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
+    libc = _libc()
+    if libc is None:
         return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(name)
+    with contextlib.suppress(AttributeError):
         if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
             libc.mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_BYTES)
         if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
             libc.mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_BYTES)
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library, found once: `find_library` runs `ldconfig` in a subprocess, and the heap
+    trim runs after every conversation. None where there is none to load."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
 
 
 def limit_blas_at_load(b: ThreadBudget) -> None:
@@ -136,13 +147,10 @@ def has_int8_dot() -> bool:
 def release_memory() -> None:
     """Give freed heap back to the system (glibc keeps it in per-thread arenas otherwise, so a
     server's RSS only grows as sessions come and go). Blocking; a no-op off glibc."""
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(name).malloc_trim(0)
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):
+            libc.malloc_trim(0)
