@@ -105,8 +105,7 @@ def mouth_column(img: np.ndarray, lm: np.ndarray) -> Column | None:
     no face was found in it."""
     if np.isnan(lm).any():
         return None
-    iod = float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR)].mean(0) -
-                               lm[list(T.EYE_B_CONTOUR)].mean(0)))
+    iod = Q.inter_ocular(lm)
     x = 0.5 * (lm[13, 0] + lm[14, 0])
     half = max(1.0, 0.1 * float(np.linalg.norm(lm[61] - lm[291])))
     x0, x1 = max(0, round(x - half)), min(img.shape[1], round(x + half) + 1)

@@ -28,6 +28,12 @@ class Track:
     points: np.ndarray  # (n, 478, 2) the landmarks in the frame's pixels
 
 
+def inter_ocular(lm: np.ndarray) -> float:
+    """The distance between the eyes' centres, in the landmarks' units."""
+    return float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR), :2].mean(0) -
+                                lm[list(T.EYE_B_CONTOUR), :2].mean(0)))
+
+
 def _normalise(lm: np.ndarray) -> np.ndarray:
     a = lm[list(T.EYE_A_CONTOUR), :2].mean(axis=0)
     b = lm[list(T.EYE_B_CONTOUR), :2].mean(axis=0)
@@ -52,8 +58,7 @@ def track(frames: Iterable[np.ndarray]) -> Track:
                 points.append(np.full((478, 2), np.nan))
                 continue
             lm = found[0]
-            iod = float(np.linalg.norm(lm[list(T.EYE_A_CONTOUR), :2].mean(0) -
-                                       lm[list(T.EYE_B_CONTOUR), :2].mean(0)))
+            iod = inter_ocular(lm)
             ap.append(np.mean([np.linalg.norm(lm[u, :2] - lm[v, :2])
                                for u, v in INNER_PAIRS]) / iod)
             opens = []
